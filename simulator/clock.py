@@ -1,0 +1,39 @@
+"""Virtual time helpers: a fixed epoch for object timestamps, and Go's duration formatting."""
+from __future__ import annotations
+
+import datetime as _dt
+
+# Objects' timestamps are this epoch + virtual seconds, so they never depend on the wall clock.
+EPOCH = _dt.datetime(2025, 1, 1, 0, 0, 0, tzinfo=_dt.timezone.utc)
+EPOCH_NS = int(EPOCH.timestamp()) * 1_000_000_000
+
+
+def rfc3339(t: float) -> str:
+    """metav1.Time serialises with second precision (RFC 3339, "Z")."""
+    return (EPOCH + _dt.timedelta(seconds=int(t))).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc3339_micro(t: float) -> str:
+    """metav1.MicroTime (Event.eventTime) keeps microseconds."""
+    micros = int(round(t * 1_000_000))
+    return (EPOCH + _dt.timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def unix_nano(t: float) -> int:
+    return EPOCH_NS + int(round(t * 1_000_000_000))
+
+
+def go_duration(seconds: float) -> str:
+    """Format like Go's time.Duration.String() for a duration truncated to milliseconds
+    (the kubelet prints ``pullDuration.Truncate(time.Millisecond)``): 3.2s, 850ms, 1m2.5s."""
+    ms = int(seconds * 1000 + 1e-6)
+    if ms == 0:
+        return "0s"
+    if ms < 1000:
+        return f"{ms}ms"
+    minutes, rem_ms = divmod(ms, 60_000)
+    secs = f"{rem_ms // 1000}.{rem_ms % 1000:03d}".rstrip("0").rstrip(".") + "s"
+    if minutes:
+        hours, minutes = divmod(minutes, 60)
+        return (f"{hours}h" if hours else "") + f"{minutes}m" + secs
+    return secs

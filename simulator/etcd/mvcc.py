@@ -1,0 +1,240 @@
+"""An MVCC store with etcd v3 semantics (go.etcd.io/etcd/server/v3/mvcc).
+
+- One global, monotonically increasing revision. A fresh store is at revision 1 (etcd's empty store
+  reports header.revision 1 before any write).
+- Every write (put, delete, or a txn that writes) creates one new main revision.
+- Per key: create_revision (revision of the put that created the key's current generation),
+  mod_revision (revision of its last modification), version (number of modifications in the current
+  generation; a delete writes a tombstone and resets it to 0, the next put starts again at 1).
+- Range by key, by prefix, and at a past revision (unless compacted away).
+- Txn: If(compares).Then(ops).Else(ops), all at one revision - the API server's optimistic concurrency:
+  create is Txn(If(mod_revision(key) == 0)).Then(Put), update is Txn(If(mod_revision(key) == rv)).Then(Put)
+  (k8s.io/apiserver/pkg/storage/etcd3/store.go).
+- Watch from a revision: the events since then, in revision order, then live ones.
+
+Values are stored as bytes-like strings (the API server stores serialized objects, not live ones), which
+keeps history immutable and cheap to keep.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+
+class CompactedError(Exception):
+    """etcdserver: mvcc: required revision has been compacted"""
+
+    def __init__(self) -> None:
+        super().__init__("mvcc: required revision has been compacted")
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    key: str
+    value: str
+    create_revision: int
+    mod_revision: int
+    version: int
+    lease: int = 0
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str               # "PUT" or "DELETE" (mvccpb.Event_EventType)
+    kv: KeyValue            # for DELETE: key with mod_revision = the delete's revision, version 0, value ""
+    prev_kv: KeyValue | None
+
+
+@dataclass(frozen=True)
+class Compare:
+    """clientv3.Compare: target is "mod_revision", "create_revision", "version" or "value"."""
+    key: str
+    target: str
+    result: str  # "==", "!=", ">", "<"
+    value: object
+
+    def holds(self, kv: KeyValue | None) -> bool:
+        if self.target == "value":
+            actual: object = kv.value if kv else ""
+        else:
+            actual = getattr(kv, self.target) if kv else 0
+        return {
+            "==": actual == self.value, "!=": actual != self.value,
+            ">": actual > self.value, "<": actual < self.value,  # type: ignore[operator]
+        }[self.result]
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str  # "put", "delete", "get"
+    key: str
+    value: str = ""
+
+    @staticmethod
+    def put(key: str, value: str) -> "Op":
+        return Op("put", key, value)
+
+    @staticmethod
+    def delete(key: str) -> "Op":
+        return Op("delete", key)
+
+    @staticmethod
+    def get(key: str) -> "Op":
+        return Op("get", key)
+
+
+@dataclass
+class TxnResponse:
+    succeeded: bool
+    revision: int                        # the store's revision after the txn
+    responses: list = field(default_factory=list)  # per op: KeyValue (put), bool (delete), KeyValue|None (get)
+    events: list[WatchEvent] = field(default_factory=list)
+
+
+class MVCCStore:
+    def __init__(self) -> None:
+        self.revision = 1
+        self.compact_revision = 0
+        # key -> list of (revision, KeyValue | None); None is a tombstone. Appended in revision order.
+        self._history: dict[str, list[tuple[int, KeyValue | None]]] = {}
+        self._live: dict[str, KeyValue] = {}
+        self._keys: list[str] = []  # all keys that have history, sorted: prefix ranges by bisect
+        self._log: list[WatchEvent] = []  # every change, in revision order (what watch replays)
+        self._watchers: list[tuple[str, bool, Callable[[WatchEvent], None]]] = []
+
+    # ---- reads -------------------------------------------------------------------------------------
+    def get(self, key: str, revision: int | None = None) -> KeyValue | None:
+        if revision is None or revision >= self.revision:
+            return self._live.get(key)
+        self._check_compacted(revision)
+        hist = self._history.get(key)
+        if not hist:
+            return None
+        i = bisect.bisect_right(hist, revision, key=lambda h: h[0])
+        return hist[i - 1][1] if i else None
+
+    def range(self, key: str, prefix: bool = False, revision: int | None = None,
+              limit: int = 0, keys_only: bool = False) -> list[KeyValue]:
+        """Like `etcdctl get key [--prefix] [--rev=N]`: keys in byte order."""
+        if not prefix:
+            kv = self.get(key, revision)
+            return [kv] if kv else []
+        lo = bisect.bisect_left(self._keys, key)
+        out: list[KeyValue] = []
+        for k in self._keys[lo:]:
+            if not k.startswith(key):
+                break
+            kv = self.get(k, revision)
+            if kv is not None:
+                out.append(kv)
+                if limit and len(out) >= limit:
+                    break
+        return out
+
+    def count(self, prefix: str) -> int:
+        return len(self.range(prefix, prefix=True))
+
+    # ---- writes ------------------------------------------------------------------------------------
+    def put(self, key: str, value: str) -> KeyValue:
+        return self.txn([], [Op.put(key, value)]).responses[0]
+
+    def delete(self, key: str) -> bool:
+        return self.txn([], [Op.delete(key)]).responses[0]
+
+    def txn(self, compares: Iterable[Compare], success: Iterable[Op], failure: Iterable[Op] = ()) -> TxnResponse:
+        ok = all(c.holds(self._live.get(c.key)) for c in compares)
+        ops = list(success if ok else failure)
+        writes = any(op.kind == "put" or (op.kind == "delete" and op.key in self._live) for op in ops)
+        rev = self.revision + 1 if writes else self.revision
+        resp = TxnResponse(succeeded=ok, revision=rev)
+        for op in ops:
+            if op.kind == "get":
+                resp.responses.append(self._live.get(op.key))
+            elif op.kind == "put":
+                prev = self._live.get(op.key)
+                kv = KeyValue(op.key, op.value,
+                              create_revision=prev.create_revision if prev else rev,
+                              mod_revision=rev, version=(prev.version + 1) if prev else 1)
+                self._record(op.key, rev, kv)
+                ev = WatchEvent("PUT", kv, prev)
+                resp.responses.append(kv)
+                resp.events.append(ev)
+            elif op.kind == "delete":
+                prev = self._live.get(op.key)
+                if prev is None:
+                    resp.responses.append(False)
+                    continue
+                self._record(op.key, rev, None)
+                ev = WatchEvent("DELETE", KeyValue(op.key, "", 0, rev, 0), prev)
+                resp.responses.append(True)
+                resp.events.append(ev)
+        self.revision = rev
+        for ev in resp.events:
+            self._log.append(ev)
+            self._notify(ev)
+        return resp
+
+    def _record(self, key: str, rev: int, kv: KeyValue | None) -> None:
+        hist = self._history.get(key)
+        if hist is None:
+            hist = self._history[key] = []
+            bisect.insort(self._keys, key)
+        hist.append((rev, kv))
+        if kv is None:
+            self._live.pop(key, None)
+        else:
+            self._live[key] = kv
+
+    # ---- compaction --------------------------------------------------------------------------------
+    def compact(self, revision: int) -> None:
+        """Drop history before `revision` (keeping, per key, the version visible at `revision`)."""
+        if revision <= self.compact_revision:
+            raise CompactedError()
+        if revision > self.revision:
+            raise ValueError("mvcc: required revision is a future revision")
+        for key in list(self._history):
+            hist = self._history[key]
+            i = bisect.bisect_right(hist, revision, key=lambda h: h[0])
+            keep = hist[max(i - 1, 0):] if i else hist
+            if keep and keep[0][1] is None and keep[0][0] <= revision:
+                keep = keep[1:]
+            if keep:
+                self._history[key] = keep
+            else:
+                del self._history[key]
+                self._keys.remove(key)
+        self._log = [ev for ev in self._log if ev.kv.mod_revision >= revision]
+        self.compact_revision = revision
+
+    def _check_compacted(self, revision: int) -> None:
+        if revision < self.compact_revision:
+            raise CompactedError()
+
+    # ---- watch -------------------------------------------------------------------------------------
+    def watch(self, key: str, prefix: bool = False, start_revision: int = 0,
+              callback: Callable[[WatchEvent], None] | None = None) -> list[WatchEvent]:
+        """Return the events for key/prefix with revision >= start_revision (0: none, only future ones),
+        and, when a callback is given, deliver every later matching event to it."""
+        past: list[WatchEvent] = []
+        if start_revision:
+            self._check_compacted(start_revision)
+            lo = bisect.bisect_left(self._log, start_revision, key=lambda e: e.kv.mod_revision)
+            past = [ev for ev in self._log[lo:] if _matches(ev.kv.key, key, prefix)]
+        if callback is not None:
+            self._watchers.append((key, prefix, callback))
+        return past
+
+    def _notify(self, ev: WatchEvent) -> None:
+        for key, prefix, cb in self._watchers:
+            if _matches(ev.kv.key, key, prefix):
+                cb(ev)
+
+    # ---- introspection -----------------------------------------------------------------------------
+    def keys_summary(self) -> list[dict]:
+        return [{"key": kv.key, "create_revision": kv.create_revision, "mod_revision": kv.mod_revision,
+                 "version": kv.version} for kv in (self._live[k] for k in self._keys if k in self._live)]
+
+
+def _matches(k: str, key: str, prefix: bool) -> bool:
+    return k.startswith(key) if prefix else k == key

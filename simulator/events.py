@@ -1,0 +1,122 @@
+"""The event schema (v1) and the catalog of event types.
+
+The catalog is defined once, here, and exported as JSON for the browser (``catalog_json()``), so the two
+never drift. Key order of an event is part of the schema: v, run, seq, t, component, instance, type,
+to?, object?, step?, summary, data (optional keys omitted when absent).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+COMPONENTS = (
+    "kubectl", "apiserver", "etcd", "scheduler", "controller-manager", "kubelet", "container-runtime",
+    "kube-proxy", "coredns", "load-balancer", "scenario",
+)
+
+
+@dataclass(frozen=True)
+class EventType:
+    type: str
+    component: str          # the emitting component ("client": whichever in-cluster client sent it)
+    flow: str               # who sends to whom, as drawn
+    steps: tuple[int, ...]  # the Pod-creation steps it can belong to (empty: none)
+    description: str        # one line, English
+    data: tuple[str, ...]   # the keys of `data`
+
+
+_TYPES = (
+    EventType("scenario.started", "scenario", "scenario", (), "A scenario run begins; the cluster as it stands before the first action.",
+              ("scenario", "seed", "params", "nodes", "components", "etcd", "keys")),
+    EventType("scenario.step", "scenario", "scenario", tuple(range(1, 11)), "Step n of the scenario begins (a checkpoint for step-by-step presenting).",
+              ("step",)),
+    EventType("scenario.completed", "scenario", "scenario", (), "The scenario reached its end state.", ("outcome", "duration")),
+    EventType("run.cancelled", "scenario", "scenario", (), "The run was cancelled by an instructor (emitted by the worker, not the simulator).", ("by",)),
+    EventType("run.failed", "scenario", "scenario", (), "The run failed with an error (emitted by the worker, not the simulator).", ("error",)),
+    EventType("kubectl.request", "kubectl", "kubectl->apiserver", (1,), "kubectl sends an HTTPS request with the manifest to the API server.",
+              ("method", "path", "user", "verb", "resource", "body")),
+    EventType("apiserver.authn", "apiserver", "apiserver", (2,), "Authentication: the API server establishes who sent the request.",
+              ("authenticator", "user", "groups", "decision")),
+    EventType("apiserver.authz", "apiserver", "apiserver", (2,), "Authorization: the API server checks whether that user may perform the verb on the resource.",
+              ("authorizer", "user", "verb", "resource", "namespace", "decision", "reason")),
+    EventType("apiserver.admission", "apiserver", "apiserver", (3,), "An admission plugin inspects (mutating phase: may change) or checks (validating phase) the object.",
+              ("phase", "plugin", "decision", "changes")),
+    EventType("apiserver.validation", "apiserver", "apiserver", (3,), "The object is validated against the API schema rules (422 Invalid when it fails).",
+              ("decision", "errors")),
+    EventType("apiserver.storage", "apiserver", "apiserver->etcd", (4, 7, 10), "The API server writes the object to etcd.",
+              ("op", "key")),
+    EventType("etcd.put", "etcd", "etcd->apiserver", (4, 7, 8, 9, 10), "etcd committed a key: the global revision advanced.",
+              ("key", "revision", "create_revision", "mod_revision", "version", "value")),
+    EventType("etcd.delete", "etcd", "etcd->apiserver", (), "etcd deleted a key (a tombstone at a new revision).", ("key", "revision")),
+    EventType("apiserver.response", "apiserver", "apiserver->client", tuple(range(1, 11)), "The API server answers the client (a Status object on error).",
+              ("code", "status", "resourceVersion")),
+    EventType("apiserver.request", "client", "client->apiserver", tuple(range(1, 11)), "A request from an in-cluster client (binding, status update, event) handled by the API server.",
+              ("method", "path", "user", "code")),
+    EventType("apiserver.watch", "apiserver", "apiserver->watcher", (5, 7, 10), "The API server pushes a watch event to a component that is watching the resource.",
+              ("resource", "event", "key", "resourceVersion")),
+    EventType("controller-manager.informer", "controller-manager", "controller-manager", (5,), "The controller-manager's shared informer delivers the change to the controllers that watch it.",
+              ("resource", "event", "controllers", "action", "reason")),
+    EventType("scheduler.queue", "scheduler", "scheduler", (6,), "The scheduler puts the unscheduled Pod into its scheduling queue and pops it.",
+              ("queue", "pod")),
+    EventType("scheduler.filter", "scheduler", "scheduler", (6,), "Filter plugins remove the nodes that cannot run the Pod (when none is left, `message` holds the FailedScheduling text).",
+              ("nodes", "feasible", "message")),
+    EventType("scheduler.score", "scheduler", "scheduler", (6,), "Score plugins rank the feasible nodes (0-100 each, times the plugin weight); the best wins.",
+              ("scores", "totals", "selected")),
+    EventType("scheduler.bind", "scheduler", "scheduler->apiserver", (7,), "The scheduler binds the Pod to the chosen node (POST pods/<name>/binding).",
+              ("node",)),
+    EventType("kubelet.pod.sync", "kubelet", "kubelet", (8,), "The kubelet of the chosen node sees the Pod bound to it and starts syncing it.",
+              ("op", "pod")),
+    EventType("container-runtime.sandbox", "kubelet", "kubelet->container-runtime", (8,), "RunPodSandbox: the runtime creates the Pod's sandbox and the CNI plugin gives it an IP.",
+              ("pod_ip", "cni")),
+    EventType("kubelet.image.pulling", "kubelet", "kubelet->container-runtime", (8,), "The kubelet asks the runtime to pull the container image.",
+              ("image",)),
+    EventType("kubelet.image.pulled", "container-runtime", "container-runtime->kubelet", (8,), "The image is on the node (pulled now, or already present).",
+              ("image", "size_bytes", "duration", "cached")),
+    EventType("container-runtime.container.created", "container-runtime", "container-runtime", (9,), "CreateContainer: the runtime created the container.",
+              ("container", "container_id", "image")),
+    EventType("container-runtime.container.started", "container-runtime", "container-runtime", (9,), "StartContainer: the container's process is running.",
+              ("container", "container_id")),
+    EventType("kubelet.status", "kubelet", "kubelet->apiserver", (10,), "The kubelet reports the Pod's status (phase, IP, conditions) to the API server.",
+              ("phase", "pod_ip", "conditions")),
+)
+
+TYPES: dict[str, EventType] = {et.type: et for et in _TYPES}
+
+# type -> one-line English description (the contract's `events.CATALOG`).
+CATALOG: dict[str, str] = {et.type: et.description for et in _TYPES}
+
+
+def catalog_json() -> dict[str, Any]:
+    return {
+        "version": SCHEMA_VERSION,
+        "components": list(COMPONENTS),
+        "types": {
+            et.type: {
+                "component": et.component,
+                "flow": et.flow,
+                "steps": list(et.steps),
+                "description": et.description,
+                "data": list(et.data),
+            }
+            for et in _TYPES
+        },
+    }
+
+
+def make_event(run: str, seq: int, t: float, component: str, instance: str, type: str, summary: str,
+               data: dict[str, Any], to: dict[str, str] | None = None, object: dict[str, str] | None = None,
+               step: int | None = None) -> dict[str, Any]:
+    """Build an event with its keys in schema order."""
+    ev: dict[str, Any] = {"v": SCHEMA_VERSION, "run": run, "seq": seq, "t": round(t, 3),
+                          "component": component, "instance": instance, "type": type}
+    if to is not None:
+        ev["to"] = to
+    if object is not None:
+        ev["object"] = object
+    if step is not None:
+        ev["step"] = step
+    ev["summary"] = summary
+    ev["data"] = data
+    return ev

@@ -1,0 +1,28 @@
+"""Identifiers drawn from the run's seeded RNG (never from os.urandom or the clock)."""
+from __future__ import annotations
+
+import random
+
+# k8s.io/apimachinery/pkg/util/rand: alphanums = "bcdfghjklmnpqrstvwxz2456789" (no vowels, no 0/1/3)
+_ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def uid(rng: random.Random) -> str:
+    """A version-4 UUID, as types.UID from uuid.NewUUID() looks, but from the seeded RNG."""
+    n = rng.getrandbits(128)
+    n &= ~(0xF000 << 64)
+    n |= 0x4000 << 64
+    n &= ~(0xC000 << 48)
+    n |= 0x8000 << 48
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def rand_string(rng: random.Random, n: int) -> str:
+    """utilrand.String(n), used for generateName suffixes and kube-api-access-xxxxx."""
+    return "".join(rng.choice(_ALPHANUMS) for _ in range(n))
+
+
+def hex_id(rng: random.Random, nbytes: int = 32) -> str:
+    """A container or sandbox id (containerd uses 64 hex characters)."""
+    return f"{rng.getrandbits(nbytes * 8):0{nbytes * 2}x}"

@@ -1,0 +1,49 @@
+"""Simulation: a scenario run on the cluster model, as a generator of events. Pure: no wall clock, no I/O."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from . import scenarios
+from .cluster import Cluster
+
+# After the scenario's goal is reached, let what was already in flight at that instant finish
+# (the watch fan-out of the last write), then stop.
+SETTLE = 0.05
+MAX_VIRTUAL_SECONDS = 3600.0
+
+
+class Simulation:
+    def __init__(self, scenario_id: str, params: dict | None = None, seed: int = 1, run_id: str | None = None):
+        self.scenario = scenarios.get(scenario_id)
+        self.scenario_id = scenario_id
+        self.params = scenarios.validate(scenario_id, params or {})
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError("seed must be an int")
+        self.seed = seed
+        self.run_id = run_id or f"sim-{scenario_id}-{seed}"
+        self.cluster: Cluster | None = None
+
+    def events(self) -> Iterator[dict]:
+        cluster = self.cluster = Cluster(self.seed, self.run_id, self.scenario.topology())
+        env, tracer = cluster.env, cluster.tracer
+        tracer.emit("scenario", "scenario", "scenario.started", f"scenario {self.scenario_id} (seed {self.seed})", {
+            "scenario": self.scenario_id, "seed": self.seed, "params": dict(self.params),
+            "nodes": cluster.nodes_summary(), "components": cluster.components_summary(),
+            "etcd": cluster.etcd.shape(), "keys": cluster.etcd.store.keys_summary()})
+        tracer.step_policy = self.scenario.step_policy(self.params)
+        done = self.scenario.start(cluster, self.params)
+        yield from _drain(tracer)
+        while env._queue and env.peek() <= MAX_VIRTUAL_SECONDS:
+            if done.done and env.peek() > done.value + SETTLE:
+                break
+            env.step()
+            yield from _drain(tracer)
+        tracer.emit("scenario", "scenario", "scenario.completed", "scenario completed",
+                    {"outcome": self.scenario.outcome(cluster, self.params), "duration": round(env.now, 3)})
+        yield from _drain(tracer)
+
+
+def _drain(tracer) -> Iterator[dict]:
+    buf = tracer.buffer
+    while buf:
+        yield buf.popleft()

@@ -1,0 +1,67 @@
+"""NodeAffinity (plugins/nodeaffinity/node_affinity.go): spec.nodeSelector and required node affinity
+filter (UnschedulableAndUnresolvable "node(s) didn't match Pod's node affinity/selector"); preferred
+terms score the sum of matching weights, normalised 0-100. PreScore returns Skip when the pod has no
+preferred terms, so the plugin then takes no part in scoring."""
+from ..framework import MAX_NODE_SCORE, Code, FilterPlugin, ScorePlugin, Status, default_normalize_score, success
+
+NAME = "NodeAffinity"
+ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector"
+
+
+def _match_expr(expr: dict, labels: dict) -> bool:
+    key, op, values = expr["key"], expr["operator"], expr.get("values", [])
+    v = labels.get(key)
+    if op == "In":
+        return v is not None and v in values
+    if op == "NotIn":
+        return v is None or v not in values
+    if op == "Exists":
+        return key in labels
+    if op == "DoesNotExist":
+        return key not in labels
+    if op in ("Gt", "Lt"):
+        try:
+            return v is not None and (int(v) > int(values[0]) if op == "Gt" else int(v) < int(values[0]))
+        except ValueError:
+            return False
+    return False
+
+
+def _term_matches(term: dict, labels: dict) -> bool:
+    exprs = term.get("matchExpressions", [])
+    return bool(exprs) and all(_match_expr(e, labels) for e in exprs)
+
+
+def fits(pod: dict, node_info) -> bool:
+    labels = node_info.node["metadata"].get("labels", {})
+    for k, v in (pod["spec"].get("nodeSelector") or {}).items():
+        if labels.get(k) != v:
+            return False
+    req = (((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {})
+           .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    terms = req.get("nodeSelectorTerms")
+    if terms:
+        return any(_term_matches(t, labels) for t in terms)
+    return True
+
+
+def _preferred(pod: dict) -> list:
+    return (((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {})
+            .get("preferredDuringSchedulingIgnoredDuringExecution") or [])
+
+
+class NodeAffinity(FilterPlugin, ScorePlugin):
+    NAME = NAME
+
+    def filter(self, state, pod, node_info) -> Status:
+        return success() if fits(pod, node_info) else Status(Code.UnschedulableAndUnresolvable, [ERR_REASON_POD], NAME)
+
+    def pre_score(self, state, pod, nodes) -> Status:
+        return success() if _preferred(pod) else Status(Code.Skip, [], NAME)
+
+    def score(self, state, pod, node_info) -> int:
+        labels = node_info.node["metadata"].get("labels", {})
+        return sum(p["weight"] for p in _preferred(pod) if _term_matches(p.get("preference", {}), labels))
+
+    def normalize_score(self, state, pod, scores) -> None:
+        default_normalize_score(MAX_NODE_SCORE, False, scores)

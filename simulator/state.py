@@ -1,0 +1,104 @@
+"""The reducer: fold events into a JSON-able snapshot (contract section 4). static/js/state.js implements
+the same rules; both are tested against the same recorded runs."""
+from __future__ import annotations
+
+import copy
+import json
+
+MAX_K8S_EVENTS = 200
+
+
+def initial() -> dict:
+    return {"seq": 0, "t": 0.0, "scenario": None, "status": "pending", "step": 0, "steps_done": [],
+            "nodes": {}, "components": {}, "pods": {},
+            "etcd": {"members": [], "leader": None, "term": 0, "revision": 0, "keys": {}},
+            "k8s_events": []}
+
+
+def _done(st: dict, step: int) -> None:
+    if step > 0 and step not in st["steps_done"]:
+        st["steps_done"].append(step)
+        st["steps_done"].sort()
+
+
+def _value(v) -> dict:
+    """The stored object; tolerate a JSON string, as the JavaScript reducer does."""
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return {}
+    return v or {}
+
+
+def _pod_from(value: dict) -> dict:
+    meta, spec, status = value.get("metadata", {}), value.get("spec", {}), value.get("status", {}) or {}
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", []) or [])
+    containers = spec.get("containers") or []
+    return {"namespace": meta.get("namespace") or "default", "name": meta.get("name"), "uid": meta.get("uid"),
+            "phase": status.get("phase") or "Pending", "node": spec.get("nodeName") or None,
+            "ip": status.get("podIP") or None, "ready": ready,
+            "image": containers[0].get("image") if containers else None}
+
+
+def apply(st: dict, ev: dict) -> dict:
+    st["seq"] = ev["seq"]
+    st["t"] = ev["t"]
+    typ, data = ev["type"], ev.get("data", {})
+    if typ == "scenario.started":
+        st["scenario"] = data.get("scenario")
+        st["status"] = "running"
+        st["nodes"] = {n["name"]: {"role": n["role"], "ready": n.get("ready"), "labels": copy.deepcopy(n.get("labels", {})),
+                                   "taints": copy.deepcopy(n.get("taints", [])),
+                                   "allocatable": copy.deepcopy(n.get("allocatable", {})), "images": []}
+                       for n in data.get("nodes", [])}
+        # Keyed by instance, as the contract says. (kubelet, kube-proxy and container-runtime share their
+        # node's name as instance, so for those the last one listed - container-runtime - is kept.)
+        st["components"] = {c["instance"]: {"component": c["component"], "node": c.get("node")}
+                            for c in data.get("components", [])}
+        e = data.get("etcd", {})
+        st["etcd"] = {"members": list(e.get("members", [])), "leader": e.get("leader"), "term": e.get("term", 0),
+                      "revision": e.get("revision", 0),
+                      "keys": {k["key"]: {"create_revision": k["create_revision"], "mod_revision": k["mod_revision"],
+                                          "version": k["version"]} for k in data.get("keys", [])}}
+    elif typ == "scenario.step":
+        n = data.get("step", ev.get("step", 0))
+        if n > st["step"]:
+            _done(st, st["step"])
+            st["step"] = n
+    elif typ == "etcd.put":
+        key = data["key"]
+        st["etcd"]["revision"] = data["revision"]
+        st["etcd"]["keys"][key] = {"create_revision": data["create_revision"], "mod_revision": data["mod_revision"],
+                                   "version": data["version"]}
+        value = _value(data.get("value"))
+        if key.startswith("/registry/pods/"):
+            ns, name = key[len("/registry/pods/"):].split("/", 1)
+            pod = _pod_from(value)
+            pod["namespace"] = pod["namespace"] or ns
+            pod["name"] = pod["name"] or name
+            st["pods"][f"{ns}/{name}"] = pod
+        elif key.startswith("/registry/events/"):
+            inv = value.get("involvedObject", {})
+            st["k8s_events"].append({"reason": value.get("reason"), "type": value.get("type"),
+                                     "object": f'{(inv.get("kind") or "pod").lower()}/{inv.get("name")}',
+                                     "message": value.get("message"), "t": ev["t"]})
+            del st["k8s_events"][:-MAX_K8S_EVENTS]
+    elif typ == "etcd.delete":
+        key = data["key"]
+        st["etcd"]["revision"] = data["revision"]
+        st["etcd"]["keys"].pop(key, None)
+        if key.startswith("/registry/pods/"):
+            st["pods"].pop(key[len("/registry/pods/"):], None)
+    elif typ == "kubelet.image.pulled":
+        node = st["nodes"].get(ev["instance"])
+        if node is not None and data.get("image") not in node["images"]:
+            node["images"].append(data["image"])
+    elif typ == "scenario.completed":
+        st["status"] = "succeeded"
+        _done(st, st["step"])
+    elif typ == "run.cancelled":
+        st["status"] = "cancelled"
+    elif typ == "run.failed":
+        st["status"] = "failed"
+    return st

@@ -1,0 +1,35 @@
+"""Fixtures for the simulator's tests, and the --rewrite-golden option (etcd-io/raft's -rewrite):
+`pytest tests/sim --rewrite-golden` regenerates tests/sim/golden/*.jsonl from the current code (or set
+SIM_REWRITE_GOLDEN=1). Only commit a rewritten golden file if you understand every line of its diff."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from simulator.cluster import Cluster
+from tests.sim.helpers import run_pod_create
+
+
+def pytest_addoption(parser):
+    parser.addoption("--rewrite-golden", action="store_true", default=False,
+                     help="rewrite the simulator's golden traces (tests/sim/golden) instead of comparing")
+
+
+@pytest.fixture
+def rewrite_golden(request) -> bool:
+    try:
+        flag = bool(request.config.getoption("--rewrite-golden"))
+    except ValueError:  # the option is registered only when tests/sim's conftest is loaded at start-up
+        flag = False
+    return flag or os.environ.get("SIM_REWRITE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="session")
+def pod_create_events() -> list[dict]:
+    return run_pod_create(1)
+
+
+@pytest.fixture
+def cluster() -> Cluster:
+    return Cluster(seed=7, run_id="test")

@@ -1,0 +1,54 @@
+"""The reducer (simulator/state.py) folded over a run gives the final picture."""
+import json
+
+from simulator import state
+
+
+def test_folding_the_run_gives_the_pod_running_on_the_chosen_node(pod_create_events):
+    st = state.initial()
+    for e in pod_create_events:
+        assert state.apply(st, e) is st
+    node = next(e for e in pod_create_events if e["type"] == "scheduler.bind")["data"]["node"]
+    pod = st["pods"]["default/nginx"]
+    assert pod["phase"] == "Running" and pod["node"] == node and pod["ready"] is True
+    assert pod["ip"].startswith("10.244.") and pod["image"] == "nginx"
+    assert st["steps_done"] == list(range(1, 11))
+    assert st["status"] == "succeeded" and st["seq"] == len(pod_create_events)
+    assert "nginx" in st["nodes"][node]["images"]
+    assert [e["reason"] for e in st["k8s_events"]] == ["Scheduled", "Pulling", "Pulled", "Created", "Started"]
+    assert st["etcd"]["keys"]["/registry/pods/default/nginx"]["version"] == 4
+    assert st["etcd"]["revision"] == max(k["mod_revision"] for k in st["etcd"]["keys"].values())
+    json.dumps(st)
+
+
+def test_snapshot_plus_rest_equals_full_fold(pod_create_events):
+    """snapshot(t0) + events(t0..t1) == snapshot(t1), with the snapshot round-tripped through JSON."""
+    for cut in (1, 10, 30, len(pod_create_events) - 1):
+        st = state.initial()
+        for e in pod_create_events[:cut]:
+            state.apply(st, e)
+        st = json.loads(json.dumps(st))
+        for e in pod_create_events[cut:]:
+            state.apply(st, e)
+        full = state.initial()
+        for e in pod_create_events:
+            state.apply(full, e)
+        assert st == full
+
+
+def test_pending_before_binding(pod_create_events):
+    st = state.initial()
+    for e in pod_create_events:
+        state.apply(st, e)
+        if e["type"] == "scheduler.bind":
+            break
+    assert st["pods"]["default/nginx"]["phase"] == "Pending" and st["pods"]["default/nginx"]["node"] is None
+    assert st["step"] == 7 and st["steps_done"] == [1, 2, 3, 4, 5, 6]
+
+
+def test_run_cancelled_and_failed():
+    st = state.initial()
+    state.apply(st, {"seq": 1, "t": 0.5, "type": "run.cancelled", "data": {"by": "instructor"}})
+    assert st["status"] == "cancelled"
+    state.apply(st, {"seq": 2, "t": 0.6, "type": "run.failed", "data": {"error": "x"}})
+    assert st["status"] == "failed"
