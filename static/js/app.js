@@ -1,0 +1,216 @@
+// Wires the page together. All incoming events go through onEvent (the one place the state store is
+// changed); drawing happens at most once per animation frame, however many events arrived in between.
+
+import { gettext, interpolate, pick } from "./i18n.js";
+import { initial, apply } from "./state.js";
+import { RunStream } from "./live.js";
+import { followClassroom } from "./classroom.js";
+import { ArchView } from "./arch.js";
+import { StepsView } from "./steps.js";
+import { LogView, MAX_LINES } from "./log.js";
+import { Controls } from "./controls.js";
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+const STATUS_TEXT = {
+  idle: gettext("No run yet"),
+  pending: gettext("Starting"),
+  queued: gettext("Queued"),
+  running: gettext("Running"),
+  paused: gettext("Paused"),
+  succeeded: gettext("Finished"),
+  failed: gettext("Failed"),
+  cancelled: gettext("Cancelled"),
+};
+const CONN_TEXT = {
+  idle: "",
+  connecting: gettext("Connecting…"),
+  live: gettext("Live"),
+  reconnecting: gettext("Reconnecting…"),
+  done: gettext("Up to date"),
+  gone: gettext("This run no longer exists"),
+};
+
+function readJSON(id) {
+  const node = document.getElementById(id);
+  return node ? JSON.parse(node.textContent) : null;
+}
+
+const scenarios = readJSON("scenarios-data") || [];
+const wsBase = document.body.dataset.wsBase || "";
+
+const store = {
+  run: null,
+  state: initial(),
+  pending: [], // events applied since the last frame, for the log and the diagram
+  stream: null,
+  conn: "idle",
+  error: null,
+  frame: 0,
+};
+
+const arch = new ArchView(document.getElementById("arch"));
+const steps = new StepsView(document.getElementById("steps"), document.getElementById("narration"));
+const log = new LogView(document.getElementById("event-log"), document.getElementById("event-log-scroll"));
+const panel = document.getElementById("run-panel");
+const controls = panel ? new Controls(panel, scenarios, { onStarted: (run) => followRun(run, true) }) : null;
+
+function scheduleRender() {
+  if (!store.frame) store.frame = requestAnimationFrame(render);
+}
+
+function scenarioOf() {
+  const id = store.state.scenario || (store.run && store.run.scenario);
+  return scenarios.find((s) => s.id === id) || null;
+}
+
+function displayStatus() {
+  if (!store.run) return "idle";
+  // The events are the truth; a run message can trail the final event by a moment.
+  if (TERMINAL.has(store.state.status)) return store.state.status;
+  if (store.run.paused) return "paused";
+  return store.run.status || store.state.status;
+}
+
+function renderStatus() {
+  const status = displayStatus();
+  const box = document.getElementById("run-status");
+  box.dataset.status = status;
+  box.querySelector(".status-pill").textContent = STATUS_TEXT[status] || status;
+  const scenario = scenarioOf();
+  const title = box.querySelector(".run-title");
+  if (store.run) {
+    const speed = store.run.speed === "max" ? gettext("max speed") : `${store.run.speed}×`;
+    title.textContent = `${scenario ? pick(scenario.title) : store.run.scenario} · ${speed}` + (store.run.step_mode ? ` · ${gettext("step mode")}` : "");
+  } else {
+    title.textContent = "";
+  }
+  const seq = document.getElementById("last-seq");
+  seq.dataset.seq = store.state.seq;
+  seq.textContent = interpolate(gettext("event %(seq)s · t = %(t)s s"), { seq: store.state.seq, t: Number(store.state.t).toFixed(3) });
+  const conn = document.getElementById("conn");
+  conn.dataset.state = store.conn;
+  conn.textContent = CONN_TEXT[store.conn] || "";
+  const err = document.getElementById("run-problem");
+  const problem = store.error || (store.run && store.run.error) || "";
+  err.textContent = problem ? interpolate(gettext("Problem: %(message)s"), { message: problem }) : "";
+  err.hidden = !problem;
+  if (controls) controls.setRun(store.run, status);
+}
+
+function renderPods() {
+  const box = document.getElementById("pod-status");
+  const pods = Object.values(store.state.pods);
+  box.textContent = "";
+  if (!pods.length) {
+    box.dataset.phase = "";
+    box.textContent = gettext("No Pod yet.");
+    return;
+  }
+  for (const pod of pods) {
+    const line = document.createElement("div");
+    line.className = `pod-line phase-${String(pod.phase).toLowerCase()}`;
+    line.dataset.pod = `${pod.namespace}/${pod.name}`;
+    line.dataset.phase = pod.phase;
+    const parts = [
+      [gettext("Pod"), `${pod.namespace}/${pod.name}`],
+      [gettext("Phase"), pod.phase + (pod.ready ? " (Ready)" : "")],
+      [gettext("Node"), pod.node || gettext("not scheduled yet")],
+      [gettext("IP"), pod.ip || gettext("not assigned yet")],
+    ];
+    for (const [k, v] of parts) {
+      const item = document.createElement("span");
+      item.className = "kv";
+      const key = document.createElement("span");
+      key.className = "k";
+      key.textContent = k;
+      const val = document.createElement("span");
+      val.className = "v";
+      val.textContent = v;
+      item.append(key, val);
+      line.appendChild(item);
+    }
+    box.appendChild(line);
+  }
+  box.dataset.phase = pods[pods.length - 1].phase;
+}
+
+function render() {
+  store.frame = 0;
+  const batch = store.pending;
+  store.pending = [];
+  arch.render(store.state, batch);
+  steps.render(store.state, scenarioOf());
+  log.append(batch);
+  renderPods();
+  renderStatus();
+}
+
+// -- the live stream -----------------------------------------------------------------------------------
+
+function onEvent(ev) {
+  apply(store.state, ev);
+  store.pending.push(ev);
+  scheduleRender();
+}
+
+async function loadHistory(runId, from, upTo) {
+  // Events a late viewer did not see one by one (the snapshot replaced them): fetch them for the log only;
+  // the state already includes them.
+  const since = Math.max(from, upTo - MAX_LINES);
+  let events = [];
+  try {
+    const r = await fetch(`/api/runs/${runId}/events?since=${since}`, { headers: { Accept: "application/jsonl" } });
+    if (r.ok) {
+      events = (await r.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.seq <= upTo);
+    }
+  } catch {
+    events = [];
+  }
+  if (!store.run || store.run.id !== runId) return;
+  log.insertHistory(events, events.length > 0 && events[0].seq === from + 1, upTo);
+}
+
+function onSnapshot(seq, snapshot) {
+  const before = store.state.seq;
+  store.state = Object.assign(initial(), snapshot);
+  store.pending = [];
+  if (seq > before) {
+    if (before === 0) log.clear();
+    loadHistory(store.run.id, before, seq);
+  }
+  scheduleRender();
+}
+
+function followRun(run, force = false) {
+  if (store.run && store.run.id === run.id) {
+    store.run = { ...store.run, ...run };
+    scheduleRender();
+    return;
+  }
+  // Follow the newest run only: an announcement of an older run's status change must not pull us back.
+  if (!force && store.run && run.created_at && store.run.created_at && run.created_at < store.run.created_at) return;
+  if (store.stream) store.stream.stop();
+  store.run = run;
+  store.state = initial();
+  store.pending = [];
+  store.error = null;
+  log.clear();
+  arch.reset();
+  store.stream = new RunStream(run.id, {
+    onSnapshot,
+    onEvent,
+    onRun: (r) => { if (store.run && r.id === store.run.id) { store.run = { ...store.run, ...r }; scheduleRender(); } },
+    onError: (e) => { store.error = e.message || gettext("The server reported an error."); scheduleRender(); },
+    onConnection: (c) => { store.conn = c; scheduleRender(); },
+  }, { wsBase }).start();
+  scheduleRender();
+}
+
+const initialRun = readJSON("initial-run");
+if (initialRun) followRun(initialRun);
+followClassroom("default", (run) => followRun(run), { wsBase });
+scheduleRender();
+
+// For tests and curious students: the live state, read-only by convention.
+window.k8sDashboard = store;

@@ -1,0 +1,73 @@
+// The event log: one line per event (virtual time, who acted, what it means, the English summary), newest
+// at the bottom, at most MAX_LINES lines so a long run cannot slow the page down.
+
+import { gettext, interpolate, lang } from "./i18n.js";
+import { eventMeaning } from "./eventtext.js";
+
+export const MAX_LINES = 300;
+
+function line(ev) {
+  const li = document.createElement("li");
+  li.dataset.seq = ev.seq;
+  li.dataset.type = ev.type;
+  li.className = `log-line comp-${ev.component}`;
+  const t = document.createElement("span");
+  t.className = "log-t";
+  t.textContent = `${Number(ev.t).toFixed(3)}s`;
+  const who = document.createElement("span");
+  who.className = "log-who";
+  who.textContent = ev.instance && ev.instance !== ev.component ? `${ev.component}/${ev.instance}` : ev.component;
+  const what = document.createElement("span");
+  what.className = "log-what";
+  what.textContent = eventMeaning(ev.type, lang);
+  const summary = document.createElement("span");
+  summary.className = "log-summary";
+  summary.lang = "en";
+  summary.textContent = ev.summary || "";
+  li.append(t, who, what, summary);
+  return li;
+}
+
+export class LogView {
+  constructor(list, scroller) {
+    this.list = list;
+    this.scroller = scroller;
+  }
+
+  clear() {
+    this.list.textContent = "";
+  }
+
+  // Events fetched over HTTP for a viewer who joined late or resumed from a snapshot: they go in seq order
+  // among the lines already shown (live events may have arrived while the fetch was under way). When the
+  // history does not reach back to what we had, a note marks the hole.
+  insertHistory(events, complete, upTo) {
+    const frag = document.createDocumentFragment();
+    if (!complete) {
+      const li = document.createElement("li");
+      li.className = "log-note";
+      li.textContent = interpolate(gettext("Joined at event %(seq)s: the picture above was restored from a snapshot."), { seq: upTo });
+      frag.appendChild(li);
+    }
+    for (const ev of events) frag.appendChild(line(ev));
+    const after = [...this.list.querySelectorAll("li[data-seq]")].find((li) => Number(li.dataset.seq) > upTo);
+    this.list.insertBefore(frag, after || null);
+    this.trim();
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  append(events) {
+    if (!events.length) return;
+    const s = this.scroller;
+    const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 40;
+    const frag = document.createDocumentFragment();
+    for (const ev of events.slice(-MAX_LINES)) frag.appendChild(line(ev));
+    this.list.appendChild(frag);
+    this.trim();
+    if (atBottom) s.scrollTop = s.scrollHeight;
+  }
+
+  trim() {
+    while (this.list.childElementCount > MAX_LINES) this.list.firstElementChild.remove();
+  }
+}

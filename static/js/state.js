@@ -1,0 +1,133 @@
+// The reducer of contract section 4: the folded cluster state. It mirrors simulator/state.py exactly:
+// snapshot(seq N) + events(N+1..M) must equal snapshot(M) in both languages (tests/browser/test_reducer.py
+// checks this against recorded simulator runs). Keep the two in step when either changes.
+
+const K8S_EVENTS_KEPT = 200;
+
+export function initial() {
+  return {
+    seq: 0, t: 0.0, scenario: null, status: "pending", step: 0, steps_done: [],
+    nodes: {}, components: {}, pods: {},
+    etcd: { members: [], leader: null, term: 0, revision: 0, keys: {} },
+    k8s_events: [],
+  };
+}
+
+function addStepDone(st, n) {
+  if (n > 0 && !st.steps_done.includes(n)) {
+    st.steps_done.push(n);
+    st.steps_done.sort((a, b) => a - b);
+  }
+}
+
+function parseValue(value) {
+  if (typeof value === "string") {
+    try { return JSON.parse(value); } catch { return {}; }
+  }
+  return value || {};
+}
+
+function podFromObject(obj) {
+  const meta = obj.metadata || {};
+  const spec = obj.spec || {};
+  const status = obj.status || {};
+  const containers = spec.containers || [];
+  const ready = (status.conditions || []).some((c) => c.type === "Ready" && c.status === "True");
+  return {
+    namespace: meta.namespace || "default",
+    name: meta.name,
+    uid: meta.uid ?? null,
+    phase: status.phase || "Pending",
+    node: spec.nodeName || null,
+    ip: status.podIP || null,
+    ready,
+    image: containers.length ? containers[0].image ?? null : null,
+  };
+}
+
+// Mutates st in place and returns it, like state.apply in Python.
+export function apply(st, ev) {
+  st.seq = ev.seq;
+  st.t = ev.t;
+  const d = ev.data || {};
+  switch (ev.type) {
+    case "scenario.started": {
+      st.scenario = d.scenario ?? null;
+      st.status = "running";
+      st.nodes = {};
+      for (const n of d.nodes || []) {
+        st.nodes[n.name] = {
+          role: n.role, ready: n.ready ?? null, labels: structuredClone(n.labels || {}),
+          taints: structuredClone(n.taints || []), allocatable: structuredClone(n.allocatable || {}), images: [],
+        };
+      }
+      st.components = {};
+      for (const c of d.components || []) st.components[c.instance] = { component: c.component, node: c.node ?? null };
+      const etcd = d.etcd || {};
+      const keys = {};
+      for (const k of d.keys || []) {
+        keys[k.key] = { create_revision: k.create_revision, mod_revision: k.mod_revision, version: k.version };
+      }
+      st.etcd = {
+        members: [...(etcd.members || [])], leader: etcd.leader ?? null, term: etcd.term ?? 0,
+        revision: etcd.revision ?? 0, keys,
+      };
+      break;
+    }
+    case "scenario.step": {
+      const n = d.step ?? ev.step;
+      if (n > st.step) {
+        addStepDone(st, st.step);
+        st.step = n;
+      }
+      break;
+    }
+    case "etcd.put": {
+      const key = d.key;
+      st.etcd.revision = d.revision;
+      st.etcd.keys[key] = { create_revision: d.create_revision, mod_revision: d.mod_revision, version: d.version };
+      if (key.startsWith("/registry/pods/")) {
+        const pod = podFromObject(parseValue(d.value));
+        const [ns, name] = key.slice("/registry/pods/".length).split("/");
+        pod.namespace = pod.namespace || ns;
+        pod.name = pod.name || name;
+        st.pods[`${ns}/${name}`] = pod;
+      } else if (key.startsWith("/registry/events/")) {
+        const obj = parseValue(d.value);
+        const involved = obj.involvedObject || {};
+        st.k8s_events.push({
+          reason: obj.reason ?? null, type: obj.type ?? null,
+          object: `${(involved.kind || "pod").toLowerCase()}/${involved.name}`,
+          message: obj.message ?? null, t: ev.t,
+        });
+        if (st.k8s_events.length > K8S_EVENTS_KEPT) st.k8s_events.splice(0, st.k8s_events.length - K8S_EVENTS_KEPT);
+      }
+      break;
+    }
+    case "etcd.delete": {
+      const key = d.key;
+      st.etcd.revision = d.revision;
+      delete st.etcd.keys[key];
+      if (key.startsWith("/registry/pods/")) delete st.pods[key.slice("/registry/pods/".length)];
+      break;
+    }
+    case "kubelet.image.pulled": {
+      const node = st.nodes[ev.instance];
+      if (node && !node.images.includes(d.image)) node.images.push(d.image);
+      break;
+    }
+    case "scenario.completed":
+      st.status = "succeeded";
+      addStepDone(st, st.step);
+      break;
+    case "run.cancelled":
+      st.status = "cancelled";
+      break;
+    case "run.failed":
+      st.status = "failed";
+      break;
+    default:
+      break;
+  }
+  return st;
+}

@@ -1,0 +1,51 @@
+// The scenario's ten steps with the current one marked and finished ones checked, and the narration of
+// the current step. Titles and narration come from the scenario catalog in the page's language.
+
+import { gettext, interpolate, pick } from "./i18n.js";
+
+export class StepsView {
+  constructor(list, narration) {
+    this.list = list;
+    this.narration = narration;
+    this.key = null;
+  }
+
+  render(state, scenario) {
+    const steps = scenario ? scenario.steps || [] : [];
+    const key = JSON.stringify([scenario && scenario.id, state.step, state.steps_done, state.status]);
+    if (key === this.key) return;
+    this.key = key;
+
+    const done = new Set(state.steps_done);
+    this.list.textContent = "";
+    for (const s of steps) {
+      const li = document.createElement("li");
+      const st = done.has(s.n) ? "done" : s.n === state.step ? "current" : "todo";
+      li.dataset.step = s.n;
+      li.dataset.state = st;
+      if (st === "current") li.setAttribute("aria-current", "step");
+      const badge = document.createElement("span");
+      badge.className = "step-badge";
+      badge.textContent = st === "done" ? "✓" : String(s.n);
+      const title = document.createElement("span");
+      title.className = "step-title";
+      title.textContent = pick(s.title);
+      li.append(badge, title);
+      this.list.appendChild(li);
+    }
+
+    const current = steps.find((s) => s.n === state.step);
+    const heading = this.narration.querySelector(".narration-title");
+    const body = this.narration.querySelector(".narration-body");
+    if (current) {
+      heading.textContent = interpolate(gettext("Step %(n)s: %(title)s"), { n: current.n, title: pick(current.title) });
+      body.textContent = pick(current.narration);
+    } else if (scenario) {
+      heading.textContent = pick(scenario.title);
+      body.textContent = pick(scenario.description);
+    } else {
+      heading.textContent = gettext("No run yet");
+      body.textContent = gettext("When the instructor starts a scenario, its steps appear here.");
+    }
+  }
+}

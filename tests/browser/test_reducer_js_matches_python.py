@@ -1,0 +1,93 @@
+"""static/js/state.js folds events exactly as simulator/state.py does (contract section 4).
+
+Both reducers run over the same recorded simulator runs; after every event the two states must be equal
+as JSON, and starting the JavaScript reducer from a Python snapshot must reach the same end state
+(snapshot(t0) + events(t0..t1) == snapshot(t1), the invariant the live protocol relies on).
+No server needed: Playwright serves static/js from the work tree to a blank page.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import mimetypes
+from pathlib import Path
+
+import pytest
+
+runner = pytest.importorskip("simulator.runner")
+sim_state = pytest.importorskip("simulator.state")
+scenarios = pytest.importorskip("simulator.scenarios")
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+ORIGIN = "http://reducer.test"
+
+
+def recorded(scenario_id: str, seed: int, **params) -> list[dict]:
+    cleaned = scenarios.validate(scenario_id, params)
+    sim = runner.Simulation(scenario_id, params=cleaned, seed=seed, run_id=f"sim-{scenario_id}-{seed}")
+    # Through JSON, as the browser receives them.
+    return [json.loads(json.dumps(ev)) for ev in sim.events()]
+
+
+def python_states(events: list[dict]) -> list[dict]:
+    st = sim_state.initial()
+    out = []
+    for ev in events:
+        sim_state.apply(st, copy.deepcopy(ev))
+        out.append(json.loads(json.dumps(st)))
+    return out
+
+
+@pytest.fixture
+def js(new_page):
+    _, page, errors = new_page()
+
+    def serve(route):
+        path = route.request.url[len(ORIGIN):].split("?")[0]
+        if path.startswith("/static/"):
+            f = STATIC / path[len("/static/"):]
+            if f.is_file():
+                return route.fulfill(path=str(f), content_type=mimetypes.guess_type(f.name)[0] or "text/javascript")
+        if path == "/":
+            return route.fulfill(body="<!DOCTYPE html><html lang=en><body></body></html>", content_type="text/html")
+        return route.fulfill(status=404, body="")
+
+    page.route(ORIGIN + "/**", serve)
+    page.goto(ORIGIN + "/")
+    yield page
+    errors.check()
+
+
+FOLD_ALL = """async ([start, events]) => {
+  const { initial, apply } = await import("/static/js/state.js");
+  let st = start === null ? initial() : start;
+  const out = [];
+  for (const ev of events) { apply(st, ev); out.push(JSON.stringify(st)); }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("seed", [1, 2, 7])
+def test_js_reducer_equals_python_after_every_event(js, seed):
+    events = recorded("pod-create", seed)
+    assert events, "the simulator produced no events"
+    expected = python_states(events)
+    got = [json.loads(s) for s in js.evaluate(FOLD_ALL, [None, events])]
+    for ev, want, have in zip(events, expected, got):
+        assert have == want, f"states differ after seq {ev['seq']} ({ev['type']})"
+    assert got[-1]["status"] == "succeeded"
+    assert got[-1]["steps_done"] == list(range(1, 11))
+
+
+def test_js_reducer_resumes_from_a_python_snapshot(js):
+    events = recorded("pod-create", 3, image="redis", pod_name="cache")
+    expected = python_states(events)
+    for cut in (1, len(events) // 3, len(events) // 2, len(events) - 1):
+        snapshot = expected[cut - 1]
+        got = js.evaluate(FOLD_ALL, [snapshot, events[cut:]])
+        assert json.loads(got[-1]) == expected[-1], f"resuming from the snapshot at seq {cut} diverged"
+
+
+def test_js_initial_state_equals_python(js):
+    got = js.evaluate("async () => (await import('/static/js/state.js')).initial()")
+    assert got == json.loads(json.dumps(sim_state.initial()))
