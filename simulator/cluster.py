@@ -97,7 +97,7 @@ class Cluster:
         return self.apiserver.get(key)
 
     def run(self, until: float | None = None) -> None:
-        while self.env._queue and (until is None or self.env.peek() <= until):
+        while self.env.pending() and (until is None or self.env.peek() <= until):
             self.env.step()
 
     # ---- what the scenario.started event shows ----------------------------------------------------

@@ -1,4 +1,4 @@
-"""Identifiers drawn from the run's seeded RNG (never from os.urandom or the clock)."""
+"""Identifiers drawn from the run's seeded RNG (never from the OS entropy pool or the clock)."""
 from __future__ import annotations
 
 import random

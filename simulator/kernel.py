@@ -91,5 +91,6 @@ class Environment:
         while self._queue and not (until is not None and until.done):
             self.step()
 
-    def __bool__(self) -> bool:  # pragma: no cover - convenience
-        return bool(self._queue)
+    def pending(self) -> int:
+        """How many callbacks are scheduled."""
+        return len(self._queue)

@@ -33,7 +33,7 @@ class Simulation:
         tracer.step_policy = self.scenario.step_policy(self.params)
         done = self.scenario.start(cluster, self.params)
         yield from _drain(tracer)
-        while env._queue and env.peek() <= MAX_VIRTUAL_SECONDS:
+        while env.pending() and env.peek() <= MAX_VIRTUAL_SECONDS:
             if done.done and env.peek() > done.value + SETTLE:
                 break
             env.step()

@@ -210,7 +210,7 @@ class ApiServer:
             self.tracer.emit(COMPONENT, self.instance, "apiserver.authn",
                              f"authenticated {u.name!r} via {u.authenticator}" if an.ok else "authentication failed: 401",
                              {"authenticator": u.authenticator if u else (req.credential.kind if req.credential else "anonymous"),
-                              "user": u.name if u else "", "groups": list(u.groups) if (u and an.ok) else [],
+                              "user": u.name if (u and an.ok) else "", "groups": list(u.groups) if (u and an.ok) else [],
                               "decision": "allow" if an.ok else "deny"})
         if not an.ok:
             return self._fail(req, st.unauthorized(), None)

@@ -63,6 +63,3 @@ def invalid(kind: str, name: str, causes: list[dict]) -> dict:
     return _status(422, "Invalid", f'{kind} "{name}" is invalid: {body}',
                    {"name": name, "kind": kind, "causes": causes})
 
-
-def forbidden_admission(resource: str, name: str, message: str) -> dict:
-    return forbidden(resource, "", name, message)

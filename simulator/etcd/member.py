@@ -11,7 +11,7 @@ import random
 from typing import Iterable
 
 from ..kernel import Environment, Future
-from ..trace import Tracer, ref
+from ..trace import Tracer
 from .mvcc import Compare, MVCCStore, Op, TxnResponse
 
 

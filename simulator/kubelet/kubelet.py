@@ -8,6 +8,7 @@ Event messages are the kubelet's own:
   `Successfully pulled image "%s" in %v (%v including waiting). Image size: %v bytes.`,
   `Container image "%s" already present on machine`
 - pkg/kubelet/kuberuntime/kuberuntime_container.go: `Created container: %v`, `Started container %v`
+  (the wording of v1.30-v1.34; kubernetes/kubernetes#134043 drops the name from both in v1.35)
 """
 from __future__ import annotations
 

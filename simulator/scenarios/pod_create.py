@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..apiserver import Request
 from ..apiserver.validation import is_dns1123_label
-from ..cluster import ADMIN, Cluster, default_topology
+from ..cluster import ADMIN, Cluster, component_rng, default_topology
 from ..kernel import Future
 from ..trace import ref
 
@@ -209,7 +209,7 @@ def start(cluster: Cluster, params: dict) -> Future:
     cluster.etcd.store.watch(pod_key, callback=on_write)
 
     def kubectl():
-        rng = cluster_rng(cluster)
+        rng = component_rng(cluster.seed, "kubectl")
         yield rng.uniform(0.03, 0.06)  # read kubeconfig, build the object, open the TLS connection
         body = manifest(name, image)
         path = "/api/v1/namespaces/default/pods"
@@ -228,7 +228,3 @@ def outcome(cluster: Cluster, params: dict) -> str:
     pod = cluster.get(f"/registry/pods/default/{params['pod_name']}")
     return pod["status"]["phase"] if pod else "Missing"
 
-
-def cluster_rng(cluster: Cluster):
-    from ..cluster import component_rng
-    return component_rng(cluster.seed, "kubectl")

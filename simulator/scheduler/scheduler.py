@@ -245,7 +245,7 @@ class Scheduler:
 
     def _cycle(self, pod: dict):
         key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
-        yield self.rng.uniform(0.06, 0.1)  # snapshot + PreFilter + Filter over the nodes
+        yield self.rng.uniform(0.08, 0.12)  # snapshot + PreFilter + Filter over the nodes
         result = self.schedule_pod(pod)
         self.last_result = result
         filt = {"nodes": result["filter"], "feasible": result["feasible"]}
@@ -256,7 +256,7 @@ class Scheduler:
         if result["message"]:
             yield from self._fail(pod, result["message"])
             return
-        yield self.rng.uniform(0.06, 0.1)  # PreScore + Score + NormalizeScore
+        yield self.rng.uniform(0.08, 0.12)  # PreScore + Score + NormalizeScore
         selected = result["selected"]
         self.tracer.emit(COMPONENT, self.instance, "scheduler.score",
                          f"selected {selected} for {key}" + (f" (total {result['totals'][selected]})" if result["totals"] else " (only feasible node)"),

@@ -31,6 +31,15 @@ def test_pod_create_emits_only_catalogued_data_keys(pod_create_events):
         assert set(e["data"]) <= allowed, (e["type"], set(e["data"]) - allowed)
 
 
+def test_catalog_steps_cover_what_pod_create_emits():
+    from tests.sim.helpers import run_pod_create
+    for seed in (1, 2, 3):
+        for e in run_pod_create(seed):
+            if "step" in e and not e["type"].startswith("scenario."):
+                assert e["step"] in events.TYPES[e["type"]].steps, (e["type"], e["step"])
+            assert events.TYPES[e["type"]].component in (e["component"], "client")
+
+
 def test_scenario_catalog_entry_shape():
     (entry,) = scenarios.catalog()
     assert entry["id"] == "pod-create" and entry["backends"] == ["sim"]

@@ -9,7 +9,8 @@ MAX_CONTAINER_THRESHOLD = 1000 * MB
 
 
 def normalized_image_name(name: str) -> str:
-    """An image without a tag is ":latest" (the node reports names with tags)."""
+    """An image without a tag gets ":latest". Only the tag is added: the name is then looked up as is
+    among the names the node reports (containerd reports e.g. docker.io/library/nginx:latest)."""
     last = name.rsplit("/", 1)[-1]
     return name if (":" in last or "@" in name) else name + ":latest"
 
