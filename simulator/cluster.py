@@ -1,7 +1,7 @@
 """The cluster model: a kind-like cluster (1 control-plane node + N workers), already bootstrapped, with
 every component wired to the others only through the API server and etcd, as in a real cluster.
 
-Kubernetes version modelled: v1.33 (kind v0.29's default node image, kindest/node:v1.33.1).
+Kubernetes version modelled: v1.31 (kind v0.24's default node image, kindest/node:v1.31.0).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .kubelet import images as img
 from .scheduler import Scheduler
 from .trace import Tracer
 
-K8S_VERSION = "v1.33.1"
+K8S_VERSION = "v1.31.0"
 BOOT_T = -900.0  # the bootstrapped objects were created 15 minutes before the scenario starts
 
 # kubectl on the instructor's machine uses kind's admin kubeconfig: a client certificate with

@@ -29,8 +29,10 @@ def test_scheduler_never_picks_the_control_plane_and_ties_are_seeded():
 def test_scores_use_upstream_weights_and_non_zero_defaults(pod_create_events):
     s = next(e for e in pod_create_events if e["type"] == "scheduler.score")["data"]
     w1 = s["scores"]["worker-1"]
-    assert {p: v["weight"] for p, v in w1.items()} == {"TaintToleration": 3, "NodeResourcesFit": 1, "ImageLocality": 1}
-    # NodeAffinity (no preferred terms) and BalancedAllocation (best-effort pod) return Skip at PreScore.
+    assert {p: v["weight"] for p, v in w1.items()} == {
+        "TaintToleration": 3, "NodeResourcesFit": 1, "NodeResourcesBalancedAllocation": 1, "ImageLocality": 1}
+    # NodeAffinity (no preferred terms) returns Skip at PreScore; in v1.31 BalancedAllocation still scores a
+    # best-effort pod (the skip came with kubernetes/kubernetes#130260, v1.33).
     assert w1["TaintToleration"]["normalized"] == 100
     # worker: kindnet 100m/50Mi + kube-proxy (no requests: 100m/200Mi) + this pod (100m/200Mi) of 4 CPUs / 8131616Ki
     mem = 8131616 * 1024

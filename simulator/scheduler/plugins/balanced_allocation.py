@@ -1,20 +1,15 @@
 """NodeResourcesBalancedAllocation (plugins/noderesources/balanced_allocation.go): favours nodes whose
 cpu and memory fractions stay close: score = (1 - |fcpu - fmem| / 2) * 100, using actual requests.
-PreScore returns Skip for a best-effort pod (no requests at all), so it takes no part in scoring it
-(kubernetes/kubernetes#129138, in recent releases)."""
-from ..framework import MAX_NODE_SCORE, Code, ScorePlugin, Status, pod_requests, success
+In v1.31, the release modelled here, a best-effort pod (no requests at all) is still scored: its zero
+requests leave each node's fractions as they are. Skipping such pods in PreScore came later, with
+kubernetes/kubernetes#130260 (v1.33)."""
+from ..framework import MAX_NODE_SCORE, ScorePlugin, pod_requests
 
 NAME = "NodeResourcesBalancedAllocation"
 
 
 class NodeResourcesBalancedAllocation(ScorePlugin):
     NAME = NAME
-
-    def pre_score(self, state, pod, nodes) -> Status:
-        r = pod_requests(pod, state)
-        if r.milli_cpu == 0 and r.memory == 0:
-            return Status(Code.Skip, [], NAME)
-        return success()
 
     def score(self, state, pod, node_info) -> int:
         r = pod_requests(pod, state)
