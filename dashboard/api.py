@@ -1,0 +1,319 @@
+"""The JSON API (contract section 5). Every error is `{"error": {"field": ..., "message": ...}}`.
+
+Input is validated before anything is created or enqueued; a bad value gets a 400 naming its field.
+Reads are open to everyone (students watch without an account); POSTs need an instructor: a user with
+the `dashboard.instructor` permission, or staff.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import secrets
+
+import redis
+from django.db import connection, transaction
+from django.http import HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+
+from . import runlog
+from .models import Run
+from .runs import announce, get_run, run_json
+
+log = logging.getLogger(__name__)
+
+SPEED_CHOICES = ("0.25", "0.5", "1", "2", "4", "max")
+CONTROL_ACTIONS = ("pause", "resume", "step", "speed", "cancel")
+BACKENDS = ("sim", "api")
+SEED_MAX = 2**31 - 1
+RUN_FIELDS = {"scenario", "backend", "params", "speed", "seed", "step_mode"}
+CONTROL_FIELDS = {"action", "speed"}
+
+
+class BadInput(Exception):
+    def __init__(self, field: str | None, message: str, status: int = 400):
+        super().__init__(message)
+        self.field, self.message, self.status = field, message, status
+
+
+def error(field: str | None, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": {"field": field, "message": message}}, status=status)
+
+
+def is_instructor(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active
+                and (user.is_staff or user.has_perm("dashboard.instructor")))
+
+
+def _csrf_failure(request) -> JsonResponse | None:
+    """Django's CSRF check, run after authentication so an anonymous POST gets a 401, not a CSRF 403."""
+    reason_holder = {}
+
+    class Check(CsrfViewMiddleware):
+        def _reject(self, request, reason):
+            reason_holder["reason"] = reason
+            return reason
+
+    Check(lambda req: None).process_request(request)
+    if Check(lambda req: None).process_view(request, None, (), {}) is not None:
+        return error("csrf", f"CSRF check failed: {reason_holder.get('reason', 'rejected')}", 403)
+    return None
+
+
+def api_view(methods: tuple[str, ...], instructor_for: tuple[str, ...] = ("POST",)):
+    """JSON endpoint: method check, auth for writes, CSRF, and no 500 for Redis trouble."""
+
+    def decorator(view):
+        @csrf_exempt  # checked in-line below, after the 401/403 decision
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = error(None, f"method {request.method} not allowed", 405)
+                response["Allow"] = ", ".join(methods)
+                return response
+            if request.method in instructor_for:
+                if not request.user.is_authenticated:
+                    return error(None, "log in as an instructor to do this", 401)
+                if not is_instructor(request.user):
+                    return error(None, "only instructors can start or control runs", 403)
+                failure = _csrf_failure(request)
+                if failure is not None:
+                    return failure
+            try:
+                return view(request, *args, **kwargs)
+            except BadInput as exc:
+                return error(exc.field, exc.message, exc.status)
+            except redis.RedisError:
+                log.exception("redis unavailable")
+                return error(None, "the event store (Redis) is unavailable", 503)
+
+        return wrapper
+
+    return decorator
+
+
+def json_body(request) -> dict:
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("body", "the request body is not valid JSON")
+    except Exception:  # RequestDataTooBig and other body-reading trouble
+        raise BadInput("body", "the request body could not be read")
+    if not isinstance(body, dict):
+        raise BadInput("body", "the request body must be a JSON object")
+    return body
+
+
+def reject_unknown(body: dict, allowed: set[str]) -> None:
+    for key in body:
+        if key not in allowed:
+            raise BadInput(str(key)[:100], f"unknown field {str(key)[:100]!r}")
+
+
+def clean_speed(value, field: str = "speed") -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BadInput(field, f"speed must be one of {', '.join(SPEED_CHOICES)}")
+    if isinstance(value, (int, float)):
+        # 1, 0.5 and 4.0 are accepted for "1", "0.5" and "4".
+        value = format(value, "g")
+    if value not in SPEED_CHOICES:
+        raise BadInput(field, f"speed must be one of {', '.join(SPEED_CHOICES)}")
+    return value
+
+
+def clean_run_request(body: dict) -> dict:
+    from simulator import errors as sim_errors
+    from simulator import scenarios
+
+    reject_unknown(body, RUN_FIELDS)
+    scenario = body.get("scenario")
+    if not isinstance(scenario, str) or not scenario:
+        raise BadInput("scenario", "scenario is required (a scenario id from /api/scenarios)")
+    entry = next((s for s in scenarios.catalog() if s["id"] == scenario), None)
+    if entry is None:
+        raise BadInput("scenario", f"unknown scenario {scenario[:100]!r}")
+
+    backend = body.get("backend", "sim")
+    if backend not in BACKENDS:
+        raise BadInput("backend", "backend must be \"sim\" or \"api\"")
+    if backend == "api":
+        raise BadInput("backend", "the api backend (a real cluster) comes later; use \"sim\"")
+    if backend not in entry.get("backends", ["sim"]):
+        raise BadInput("backend", f"scenario {scenario!r} does not support backend {backend!r}")
+
+    params = body.get("params", {})
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise BadInput("params", "params must be a JSON object")
+    try:
+        cleaned = scenarios.validate(scenario, params)
+    except sim_errors.ParamError as exc:
+        raise BadInput(getattr(exc, "field", "params"), getattr(exc, "message", str(exc)))
+
+    speed = clean_speed(body.get("speed", "1"))
+
+    seed = body.get("seed")
+    if seed is None:
+        seed = secrets.randbelow(SEED_MAX + 1)
+    elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise BadInput("seed", f"seed must be an integer from 0 to {SEED_MAX}")
+
+    step_mode = body.get("step_mode", False)
+    if not isinstance(step_mode, bool):
+        raise BadInput("step_mode", "step_mode must be true or false")
+
+    return {"scenario": scenario, "backend": backend, "params": cleaned, "speed": speed, "seed": seed,
+            "step_mode": step_mode}
+
+
+def parse_since(request) -> int:
+    raw = request.GET.get("since", "0")
+    try:
+        since = int(raw)
+    except ValueError:
+        raise BadInput("since", "since must be a non-negative integer")
+    if since < 0:
+        raise BadInput("since", "since must be a non-negative integer")
+    return since
+
+
+def run_or_404(run_id) -> Run:
+    run = get_run(run_id)
+    if run is None:
+        raise BadInput("run", "no such run", 404)
+    return run
+
+
+# -- views --------------------------------------------------------------------------------------------
+
+@api_view(("GET",))
+def scenarios_view(request):
+    from simulator import scenarios
+
+    return JsonResponse({"scenarios": scenarios.catalog()})
+
+
+@api_view(("GET",))
+def events_catalog(request):
+    from simulator import events
+
+    return JsonResponse(events.catalog_json())
+
+
+@api_view(("GET", "POST"))
+def runs(request):
+    if request.method == "POST":
+        return create_run(request)
+    raw = request.GET.get("limit", "20")
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise BadInput("limit", "limit must be an integer from 1 to 200")
+    if not 1 <= limit <= 200:
+        raise BadInput("limit", "limit must be an integer from 1 to 200")
+    rows = Run.objects.select_related("created_by").order_by("-created_at")[:limit]
+    return JsonResponse({"runs": [run_json(r) for r in rows]})
+
+
+def create_run(request):
+    fields = clean_run_request(json_body(request))
+    from .tasks import execute_run
+
+    with transaction.atomic():
+        run = Run.objects.create(created_by=request.user, status=Run.QUEUED, **fields)
+        # Once the row is committed: announce it as queued, then enqueue (callbacks run in this order), so
+        # the classroom cannot hear "running" from the worker before "queued" from us.
+        transaction.on_commit(lambda: announce(run))
+        transaction.on_commit(lambda: execute_run.delay(run.id.hex))
+    return JsonResponse(run_json(run), status=201)
+
+
+@api_view(("GET",))
+def run_detail(request, run_id):
+    return JsonResponse(run_json(run_or_404(run_id)))
+
+
+@api_view(("POST",))
+def run_control(request, run_id):
+    run = run_or_404(run_id)
+    body = json_body(request)
+    reject_unknown(body, CONTROL_FIELDS)
+    action = body.get("action")
+    if action not in CONTROL_ACTIONS:
+        raise BadInput("action", f"action must be one of {', '.join(CONTROL_ACTIONS)}")
+    message = {"action": action, "by": request.user.get_username()}
+    if action == "speed":
+        if "speed" not in body:
+            raise BadInput("speed", "the speed action needs a speed")
+        message["speed"] = clean_speed(body["speed"])
+    elif "speed" in body:
+        raise BadInput("speed", "speed is only used with the speed action")
+    if run.finished:
+        raise BadInput("action", f"the run has already {run.status}", 409)
+    if action == "cancel" and cancel_queued(run, message["by"]):
+        return JsonResponse({"ok": True}, status=202)
+    runlog.push_control(run.id, message)
+    return JsonResponse({"ok": True}, status=202)
+
+
+def cancel_queued(run: Run, by: str) -> bool:
+    """Cancel a run no worker has claimed yet, here and now (the task's claim will then fail)."""
+    from django.utils import timezone
+
+    if not Run.objects.filter(id=run.id, status=Run.QUEUED).update(
+            status=Run.CANCELLED, finished_at=timezone.now(), last_seq=1):
+        return False
+    from simulator import state as sim_state
+
+    event = {"v": 1, "run": run.id.hex, "seq": 1, "t": 0.0, "component": "scenario", "instance": "scenario",
+             "type": "run.cancelled", "summary": f"Run cancelled by {by} before it started", "data": {"by": by}}
+    final = sim_state.apply(sim_state.initial(), event)
+    runlog.append(run.id, event)
+    runlog.archive_events(run.id, [event])
+    runlog.archive_snapshot(run.id, 1, final)
+    runlog.store_snapshot(run.id, 1, final)
+    runlog.set_meta(run.id, status=Run.CANCELLED, paused=0, last_seq=1)
+    runlog.expire_run(run.id)
+    announce(get_run(run.id))
+    return True
+
+
+@api_view(("GET",))
+def run_events(request, run_id):
+    run = run_or_404(run_id)
+    since = parse_since(request)
+    lines = [runlog.dumps(ev) + "\n" for ev in runlog.iter_all_since(run.id, since)]
+    return HttpResponse("".join(lines), content_type="application/jsonl; charset=utf-8")
+
+
+@csrf_exempt
+def not_found(request, rest=""):
+    return error(None, "no such API endpoint", 404)
+
+
+def healthz(request):
+    """DB, Redis and a Celery worker; 200 only when all three answer."""
+    from .celery import app
+
+    result = {"db": "down", "redis": "down", "worker": "down"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        result["db"] = "ok"
+    except Exception:
+        log.exception("healthz: database")
+    try:
+        if runlog.client().ping():
+            result["redis"] = "ok"
+    except Exception:
+        log.exception("healthz: redis")
+    if result["redis"] == "ok":
+        try:
+            if app.control.ping(timeout=1, limit=1):
+                result["worker"] = "ok"
+        except Exception:
+            log.exception("healthz: celery")
+    ok = all(v == "ok" for v in result.values())
+    return JsonResponse(result, status=200 if ok else 503)

@@ -1,0 +1,67 @@
+"""A run of a scenario, and its archive (events and final snapshot) once it has ended.
+
+While a run is live its events live in Redis (dashboard/runlog.py); these tables are the durable copy.
+"""
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Run(models.Model):
+    QUEUED, RUNNING, PAUSED = "queued", "running", "paused"
+    SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
+    STATUS_CHOICES = [(s, s) for s in (QUEUED, RUNNING, PAUSED, SUCCEEDED, FAILED, CANCELLED)]
+    ACTIVE = (QUEUED, RUNNING, PAUSED)
+    FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    scenario = models.CharField(max_length=64)
+    backend = models.CharField(max_length=16, default="sim")
+    params = models.JSONField(default=dict)
+    speed = models.CharField(max_length=8, default="1")
+    seed = models.BigIntegerField(default=0)
+    step_mode = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=QUEUED, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="runs")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_seq = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("instructor", "Can start and control demo runs")]
+
+    def __str__(self):
+        return f"{self.scenario} {self.id.hex[:8]} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class RunEvent(models.Model):
+    """One archived event; (run, seq) is unique so archiving twice cannot duplicate."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="runevent_run_seq_unique")]
+
+
+class RunSnapshot(models.Model):
+    """The folded state (simulator.state) after event `seq`."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="snapshots")
+    seq = models.PositiveIntegerField()
+    state = models.JSONField()
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="runsnapshot_run_seq_unique")]

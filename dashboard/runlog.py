@@ -1,0 +1,294 @@
+"""A run's log, snapshot, control queue and status in Redis, and the DB archive behind them.
+
+Plain functions over redis-py; no views, no Celery. Keys, for a run id `<hex>`:
+
+- `run:<hex>:log`  a stream; entry id `<seq>-0`, field `e` = the event as compact JSON. XADD with an explicit
+  id makes appending idempotent: Redis refuses an id not greater than the last one, which we read as
+  "already appended" (a retried task cannot duplicate an event). Trimmed to ~DASHBOARD_LOG_MAXLEN entries.
+- `run:<hex>:snap` the latest snapshot, JSON `{"seq": N, "state": {...}}`: the reducer folded over 1..N.
+- `run:<hex>:ctl`  a list of control messages (JSON), RPUSHed by the API and popped by the task.
+- `run:<hex>:meta` a hash: status, paused ("0"/"1"), speed, last_seq.
+
+The log is the truth for live viewers; the channel layer only rings a doorbell. When the run ends the
+events and the final snapshot are in the DB (RunEvent, RunSnapshot; archived in batches during the run
+too), and `read_since` falls back to them once the stream is gone.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import redis
+import redis.asyncio as aredis
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+ENTRY_FIELD = "e"
+# How long a finished run's Redis keys stay (the DB archive serves it afterwards).
+FINISHED_TTL = 24 * 3600
+
+
+class TooOld(Exception):
+    """`since + 1` is older than the oldest event the stream still keeps: resync from a snapshot."""
+
+
+def run_hex(run_id) -> str:
+    return run_id.hex if isinstance(run_id, uuid.UUID) else uuid.UUID(str(run_id)).hex
+
+
+def log_key(run_id) -> str:
+    return f"run:{run_hex(run_id)}:log"
+
+
+def snap_key(run_id) -> str:
+    return f"run:{run_hex(run_id)}:snap"
+
+
+def ctl_key(run_id) -> str:
+    return f"run:{run_hex(run_id)}:ctl"
+
+
+def meta_key(run_id) -> str:
+    return f"run:{run_hex(run_id)}:meta"
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+# -- clients ------------------------------------------------------------------------------------------
+
+_sync_clients: dict[str, redis.Redis] = {}
+_async_clients: dict[tuple[int, str], aredis.Redis] = {}
+
+
+def client() -> redis.Redis:
+    """A redis-py client for REDIS_URL (read at call time, so tests can point it elsewhere).
+
+    redis-py's pool notices a fork (Celery's prefork children) and opens fresh connections there.
+    """
+    url = settings.REDIS_URL
+    c = _sync_clients.get(url)
+    if c is None:
+        c = _sync_clients[url] = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30,
+                                                      socket_timeout=settings.REDIS_SOCKET_TIMEOUT)
+    return c
+
+
+def async_client() -> aredis.Redis:
+    """An asyncio client bound to the running event loop (Daphne runs one)."""
+    loop = asyncio.get_running_loop()
+    key = (id(loop), settings.REDIS_URL)
+    c = _async_clients.get(key)
+    if c is None:
+        c = _async_clients[key] = aredis.Redis.from_url(settings.REDIS_URL, decode_responses=True,
+                                                        socket_timeout=settings.REDIS_SOCKET_TIMEOUT)
+    return c
+
+
+# -- the log ------------------------------------------------------------------------------------------
+
+def append(run_id, event: dict, r: redis.Redis | None = None) -> bool:
+    """Append one event (its `seq` is the entry id). False if it was already there."""
+    r = r or client()
+    try:
+        r.xadd(log_key(run_id), {ENTRY_FIELD: dumps(event)}, id=f"{event['seq']}-0",
+               maxlen=settings.DASHBOARD_LOG_MAXLEN, approximate=True)
+    except redis.ResponseError as exc:
+        if "equal or smaller" in str(exc):
+            return False
+        raise
+    return True
+
+
+def _decode(entries) -> list[dict]:
+    return [json.loads(fields[ENTRY_FIELD]) for _id, fields in entries]
+
+
+def _check_contiguous(events: list[dict], since: int) -> list[dict]:
+    if events and events[0]["seq"] != since + 1:
+        # The log is gapless, so a later first entry means the ones we need were trimmed away.
+        raise TooOld(f"oldest kept event is {events[0]['seq']}, wanted {since + 1}")
+    return events
+
+
+def _archived_since(run_id, since: int, count: int) -> list[dict]:
+    from .models import RunEvent
+
+    rows = (RunEvent.objects.filter(run_id=uuid.UUID(run_hex(run_id)), seq__gt=since)
+            .order_by("seq").values_list("data", flat=True)[:count])
+    return _check_contiguous(list(rows), since)
+
+
+def read_since(run_id, since: int, count: int = 1000) -> list[dict]:
+    """Up to `count` events with seq > since, in order; raises TooOld; falls back to the DB archive."""
+    r = client()
+    key = log_key(run_id)
+    entries = r.xrange(key, min=f"{since + 1}-0", max="+", count=count)
+    if entries:
+        return _check_contiguous(_decode(entries), since)
+    if r.exists(key):
+        return []
+    return _archived_since(run_id, since, count)
+
+
+async def aread_since(run_id, since: int, count: int = 1000) -> list[dict]:
+    """`read_since` for consumers: asyncio Redis, ORM in a thread."""
+    r = async_client()
+    key = log_key(run_id)
+    entries = await r.xrange(key, min=f"{since + 1}-0", max="+", count=count)
+    if entries:
+        return _check_contiguous(_decode(entries), since)
+    if await r.exists(key):
+        return []
+    return await database_sync_to_async(_archived_since)(run_id, since, count)
+
+
+def iter_all_since(run_id, since: int, batch: int = 1000):
+    """Every event after `since` that exists anywhere (DB archive first, then the stream), in order.
+
+    For the JSON Lines export: unlike read_since it never gives up when the stream was trimmed, because the
+    task archives to the DB in batches as it goes.
+    """
+    last = since
+    while True:
+        try:
+            events = read_since(run_id, last, batch)
+        except TooOld:
+            events = _archived_since(run_id, last, batch) if _has_archived(run_id, last + 1) else []
+        if not events:
+            return
+        yield from events
+        last = events[-1]["seq"]
+
+
+def _has_archived(run_id, seq: int) -> bool:
+    from .models import RunEvent
+
+    return RunEvent.objects.filter(run_id=uuid.UUID(run_hex(run_id)), seq=seq).exists()
+
+
+def read_stream(run_id, batch: int = 1000):
+    """Every event still in the stream, in order (for archiving)."""
+    r = client()
+    key = log_key(run_id)
+    start = "-"
+    while True:
+        entries = r.xrange(key, min=start, max="+", count=batch)
+        if not entries:
+            return
+        yield from _decode(entries)
+        last_id = entries[-1][0]
+        start = "(" + last_id
+
+
+# -- snapshots ----------------------------------------------------------------------------------------
+
+def store_snapshot(run_id, seq: int, state: dict, r: redis.Redis | None = None) -> None:
+    (r or client()).set(snap_key(run_id), dumps({"seq": seq, "state": state}))
+
+
+def _initial_snapshot() -> tuple[int, dict]:
+    from simulator import state as sim_state
+
+    return 0, sim_state.initial()
+
+
+def _archived_snapshot(run_id) -> tuple[int, dict] | None:
+    from .models import RunSnapshot
+
+    row = (RunSnapshot.objects.filter(run_id=uuid.UUID(run_hex(run_id))).order_by("-seq")
+           .values_list("seq", "state").first())
+    return (row[0], row[1]) if row else None
+
+
+def latest_snapshot(run_id) -> tuple[int, dict]:
+    """(seq, state): Redis, else the DB archive, else the reducer's initial state at seq 0."""
+    raw = client().get(snap_key(run_id))
+    if raw:
+        snap = json.loads(raw)
+        return snap["seq"], snap["state"]
+    return _archived_snapshot(run_id) or _initial_snapshot()
+
+
+async def alatest_snapshot(run_id) -> tuple[int, dict]:
+    raw = await async_client().get(snap_key(run_id))
+    if raw:
+        snap = json.loads(raw)
+        return snap["seq"], snap["state"]
+    archived = await database_sync_to_async(_archived_snapshot)(run_id)
+    return archived or _initial_snapshot()
+
+
+# -- control ------------------------------------------------------------------------------------------
+
+def push_control(run_id, message: dict) -> None:
+    r = client()
+    key = ctl_key(run_id)
+    with r.pipeline() as p:
+        p.rpush(key, dumps(message))
+        p.expire(key, FINISHED_TTL)
+        p.execute()
+
+
+def pop_controls(run_id, r: redis.Redis | None = None) -> list[dict]:
+    """Every waiting control message, oldest first, without blocking."""
+    r = r or client()
+    key = ctl_key(run_id)
+    with r.pipeline() as p:  # MULTI: read and clear atomically, so no message is lost in between
+        p.lrange(key, 0, -1)
+        p.delete(key)
+        raw, _ = p.execute()
+    return [json.loads(m) for m in raw]
+
+
+# A blocking wait is cut to this, well under REDIS_SOCKET_TIMEOUT; callers loop.
+MAX_BLOCK = 5.0
+
+
+def wait_control(run_id, timeout: float, r: redis.Redis | None = None) -> dict | None:
+    """Block up to `timeout` seconds (at most MAX_BLOCK) for one control message."""
+    r = r or client()
+    got = r.blpop([ctl_key(run_id)], timeout=min(max(timeout, 0.01), MAX_BLOCK))
+    return json.loads(got[1]) if got else None
+
+
+# -- status -------------------------------------------------------------------------------------------
+
+def set_meta(run_id, r: redis.Redis | None = None, **fields) -> None:
+    (r or client()).hset(meta_key(run_id), mapping={k: str(v) for k, v in fields.items()})
+
+
+async def aget_meta(run_id) -> dict:
+    return await async_client().hgetall(meta_key(run_id))
+
+
+# -- archive ------------------------------------------------------------------------------------------
+
+def archive_events(run_id, events: list[dict]) -> None:
+    """Store events in the DB; already-archived (run, seq) pairs are skipped, so this is idempotent."""
+    from .models import RunEvent
+
+    if not events:
+        return
+    rid = uuid.UUID(run_hex(run_id))
+    RunEvent.objects.bulk_create([RunEvent(run_id=rid, seq=e["seq"], data=e) for e in events],
+                                 ignore_conflicts=True, batch_size=500)
+
+
+def archive_snapshot(run_id, seq: int, state: dict) -> None:
+    from .models import RunSnapshot
+
+    RunSnapshot.objects.update_or_create(run_id=uuid.UUID(run_hex(run_id)), seq=seq,
+                                         defaults={"state": state})
+
+
+def expire_run(run_id, ttl: int = FINISHED_TTL) -> None:
+    """A finished run's keys fade from Redis; the DB archive serves it afterwards."""
+    r = client()
+    with r.pipeline() as p:
+        for key in (log_key(run_id), snap_key(run_id), meta_key(run_id)):
+            p.expire(key, ttl)
+        p.delete(ctl_key(run_id))
+        p.execute()

@@ -1,0 +1,298 @@
+"""The worker side of a run: drive the simulator, pace it, log it, ring the doorbell.
+
+Safe to run twice: the run is claimed with a conditional update (only one execution moves it out of
+`queued`), events are appended under their seq (a duplicate append is refused by Redis) and archived under
+a unique (run, seq). Cancelling is cooperative (a control message checked between events); nothing here is
+ever revoked with terminate.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+from celery import shared_task
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from . import runlog
+from .models import Run
+from .runs import classroom_group, run_group, status_message
+
+log = logging.getLogger(__name__)
+
+# Speed name -> factor of virtual seconds per wall second; None = as fast as possible.
+SPEEDS = {"0.25": 0.25, "0.5": 0.5, "1": 1.0, "2": 2.0, "4": 4.0, "max": None}
+SNAPSHOT_EVERY = 500
+# At max speed, doorbells are coalesced to at most one per this many seconds (plus checkpoints and end).
+DOORBELL_INTERVAL = 0.02
+# Waits shorter than this are slept through; longer ones wait on the control list, so a pause or cancel
+# during a long virtual gap (an image pull) takes effect at once.
+SHORT_WAIT = 0.05
+
+
+@shared_task(name="dashboard.tasks.execute_run", acks_late=True, ignore_result=True)
+def execute_run(run_id: str) -> None:
+    try:
+        rid = uuid.UUID(str(run_id))
+    except ValueError:
+        log.warning("execute_run: malformed run id %r", run_id)
+        return
+    claimed = Run.objects.filter(id=rid, status=Run.QUEUED).update(status=Run.RUNNING, started_at=timezone.now())
+    if not claimed:
+        # Another execution owns it, or it was cancelled while queued: nothing to do.
+        log.info("execute_run: run %s not claimable", rid.hex)
+        return
+    try:
+        execution = RunExecution(Run.objects.select_related("created_by").get(id=rid))
+    except Exception as exc:
+        # Not even started (e.g. the simulator failed to import): do not leave the run "running".
+        log.exception("run %s could not start", rid.hex)
+        Run.objects.filter(id=rid).update(status=Run.FAILED, finished_at=timezone.now(),
+                                          error=f"{type(exc).__name__}: {exc}"[:2000])
+        return
+    execution.execute()
+
+
+class ChannelSender:
+    """Group sends from this synchronous task over one private event loop.
+
+    channels_redis keeps a connection pool per event loop; reusing one loop for the whole run reuses its
+    connections (async_to_sync would open a fresh loop, and so fresh connections, per doorbell).
+    """
+
+    def __init__(self):
+        self.layer = get_channel_layer()
+        self.loop = asyncio.new_event_loop()
+
+    def send(self, group: str, message: dict) -> None:
+        try:
+            self.loop.run_until_complete(self.layer.group_send(group, message))
+        except Exception:
+            # A lost doorbell is covered by the consumers' safety poll; never fail a run over it.
+            log.exception("group_send to %s failed", group)
+
+    def close(self) -> None:
+        self.loop.close()  # channels_redis flushes this loop's connections on close
+
+
+class RunExecution:
+    def __init__(self, run: Run):
+        from simulator import state as sim_state
+
+        self.run = run
+        self.hex = run.id.hex
+        self.group = run_group(run.id)
+        self.r = runlog.client()
+        self.sender = ChannelSender()
+        self.state_mod = sim_state
+        self.state = sim_state.initial()
+        self.last_seq = 0
+        self.last_t = 0.0
+        self.pending: list[dict] = []  # appended to the stream, not yet archived to the DB
+        self.snapshot_every = max(1, min(SNAPSHOT_EVERY, settings.DASHBOARD_LOG_MAXLEN // 2))
+        # Control state.
+        self.speed = SPEEDS.get(run.speed)
+        self.step_mode = run.step_mode
+        self.stop_at_checkpoint = False
+        self.paused = False
+        self.cancel_by: str | None = None
+        self.checkpoints = 0
+        # Pacing: wall time follows anchor_wall + (t - anchor_t) / speed; re-anchored on resume and speed change.
+        self.anchor_t = 0.0
+        self.anchor_wall = time.monotonic()
+        self.paused_at_t = 0.0
+        self.last_bell = 0.0
+        self.bell_pending = False
+
+    # -- the loop -----------------------------------------------------------------------------------
+
+    def execute(self) -> None:
+        # Pessimistic until the loop has run to its end: if the process is stopped under us (SystemExit
+        # from a SIGTERM in the pool child), `finally` must not record a success.
+        outcome, error = Run.FAILED, "the worker stopped during the run"
+        events = None
+        try:
+            runlog.set_meta(self.hex, r=self.r, status=Run.RUNNING, paused=0, speed=self.run.speed, last_seq=0)
+            self.announce()
+            from simulator.runner import Simulation
+
+            sim = Simulation(self.run.scenario, params=self.run.params, seed=self.run.seed, run_id=self.hex)
+            events = sim.events()
+            self.anchor(0.0)
+            for ev in events:
+                checkpoint = ev.get("type") == "scenario.step"
+                if checkpoint:
+                    # Step mode holds before every checkpoint after the first (contract section 6).
+                    if self.checkpoints and (self.step_mode or self.stop_at_checkpoint):
+                        self.stop_at_checkpoint = False
+                        self.set_paused(True)
+                    self.checkpoints += 1
+                    if self.last_seq:
+                        self.snapshot()  # the state just before step n begins
+                if self.wait_turn(ev["t"]):
+                    break
+                self.emit(ev, checkpoint=checkpoint)
+            outcome, error = Run.SUCCEEDED, ""
+            if self.cancel_by is not None:
+                outcome = Run.CANCELLED
+                self.emit(self.worker_event("run.cancelled", f"Run cancelled by {self.cancel_by or 'unknown'}",
+                                            {"by": self.cancel_by}), checkpoint=True)
+        except Exception as exc:
+            log.exception("run %s failed", self.hex)
+            outcome, error = Run.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+            try:
+                self.emit(self.worker_event("run.failed", f"Run failed: {error}"[:300], {"error": error}),
+                          checkpoint=True)
+            except Exception:
+                log.exception("run %s: could not log run.failed", self.hex)
+        except BaseException:
+            # The worker is being stopped (SIGTERM, Ctrl-C): end the log honestly, then let it stop.
+            try:
+                self.emit(self.worker_event("run.failed", f"Run failed: {error}", {"error": error}), checkpoint=True)
+            except Exception:
+                log.exception("run %s: could not log run.failed", self.hex)
+            raise
+        finally:
+            if events is not None:
+                events.close()
+            self.finish(outcome, error)
+
+    def worker_event(self, type_: str, summary: str, data: dict) -> dict:
+        """An event the worker adds itself (schema v1, key order as in the contract)."""
+        return {"v": 1, "run": self.hex, "seq": self.last_seq + 1, "t": self.last_t, "component": "scenario",
+                "instance": "scenario", "type": type_, "summary": summary, "data": data}
+
+    def emit(self, ev: dict, checkpoint: bool = False) -> None:
+        self.state = self.state_mod.apply(self.state, ev)
+        runlog.append(self.hex, ev, r=self.r)
+        self.pending.append(ev)
+        self.last_seq, self.last_t = ev["seq"], ev["t"]
+        if self.last_seq % self.snapshot_every == 0:
+            self.snapshot()
+        self.ring(force=checkpoint)
+
+    def ring(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.speed is None and not force and now - self.last_bell < DOORBELL_INTERVAL:
+            self.bell_pending = True
+            return
+        self.sender.send(self.group, {"type": "run.doorbell", "seq": self.last_seq})
+        self.last_bell, self.bell_pending = now, False
+
+    def snapshot(self) -> None:
+        """Latest snapshot to Redis; the events so far to the DB archive; last_seq to the row."""
+        runlog.store_snapshot(self.hex, self.last_seq, self.state, r=self.r)
+        runlog.archive_events(self.hex, self.pending)
+        self.pending = []
+        Run.objects.filter(id=self.run.id).update(last_seq=self.last_seq)
+        runlog.set_meta(self.hex, r=self.r, last_seq=self.last_seq)
+
+    # -- control and pacing ---------------------------------------------------------------------------
+
+    def wait_turn(self, t: float) -> bool:
+        """Honour controls and pacing until the event at virtual time t may go out. True = cancelled."""
+        for message in runlog.pop_controls(self.hex, r=self.r):
+            self.handle(message)
+        while True:
+            if self.cancel_by is not None:
+                return True
+            if self.paused:
+                message = runlog.wait_control(self.hex, 5, r=self.r)
+                if message:
+                    self.handle(message)
+                continue
+            if self.speed is None:
+                return False
+            delay = self.anchor_wall + (t - self.anchor_t) / self.speed - time.monotonic()
+            if delay <= 0:
+                return False
+            if delay < SHORT_WAIT:
+                time.sleep(delay)
+                return False
+            message = runlog.wait_control(self.hex, delay, r=self.r)
+            if message:
+                self.handle(message)
+
+    def handle(self, message: dict) -> None:
+        action = message.get("action")
+        if action == "pause":
+            if not self.paused:
+                self.set_paused(True)
+        elif action == "resume":
+            if self.paused:
+                self.set_paused(False)
+        elif action == "step":
+            # Run to the next checkpoint and hold there.
+            self.stop_at_checkpoint = True
+            if self.paused:
+                self.set_paused(False)
+        elif action == "speed" and message.get("speed") in SPEEDS:
+            now_t = self.virtual_now()
+            self.speed = SPEEDS[message["speed"]]
+            self.run.speed = message["speed"]
+            if self.paused:
+                self.paused_at_t = now_t
+            else:
+                self.anchor(now_t)
+            Run.objects.filter(id=self.run.id).update(speed=self.run.speed)
+            runlog.set_meta(self.hex, r=self.r, speed=self.run.speed)
+            self.announce()
+        elif action == "cancel":
+            self.cancel_by = str(message.get("by") or "")
+        else:
+            log.warning("run %s: ignoring control %r", self.hex, message)
+
+    def virtual_now(self) -> float:
+        if self.paused:
+            return self.paused_at_t
+        if self.speed is None:
+            return self.last_t
+        return max(self.last_t, self.anchor_t + (time.monotonic() - self.anchor_wall) * self.speed)
+
+    def anchor(self, t: float) -> None:
+        self.anchor_t, self.anchor_wall = t, time.monotonic()
+
+    def set_paused(self, paused: bool) -> None:
+        if paused:
+            self.paused_at_t = self.virtual_now()
+            self.paused = True
+            if self.bell_pending:
+                self.ring(force=True)
+        else:
+            self.paused = False
+            self.anchor(self.paused_at_t)
+        status = Run.PAUSED if paused else Run.RUNNING
+        Run.objects.filter(id=self.run.id, status__in=Run.ACTIVE).update(status=status, last_seq=self.last_seq)
+        runlog.set_meta(self.hex, r=self.r, status=status, paused=int(paused), last_seq=self.last_seq)
+        self.announce()
+
+    # -- the end ----------------------------------------------------------------------------------------
+
+    def finish(self, outcome: str, error: str) -> None:
+        try:
+            if self.bell_pending:
+                self.ring(force=True)
+            runlog.store_snapshot(self.hex, self.last_seq, self.state, r=self.r)
+            runlog.archive_events(self.hex, self.pending)
+            self.pending = []
+            runlog.archive_snapshot(self.hex, self.last_seq, self.state)
+            runlog.set_meta(self.hex, r=self.r, status=outcome, paused=0, last_seq=self.last_seq)
+            runlog.expire_run(self.hex)
+        except Exception:
+            log.exception("run %s: archiving failed", self.hex)
+            if outcome != Run.FAILED:
+                outcome, error = Run.FAILED, "archiving failed"
+        finally:
+            Run.objects.filter(id=self.run.id).update(status=outcome, finished_at=timezone.now(),
+                                                      last_seq=self.last_seq, error=error)
+            self.announce()
+            self.sender.close()
+
+    def announce(self) -> None:
+        run = Run.objects.select_related("created_by").get(id=self.run.id)
+        message = status_message(run)
+        self.sender.send(self.group, message)
+        self.sender.send(classroom_group(), message)

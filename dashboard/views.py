@@ -1,0 +1,17 @@
+"""The dashboard page. Login/logout, set_language and the JavaScript catalog are Django's own views."""
+from django.shortcuts import render
+
+from .api import is_instructor
+from .runs import latest_run, run_json
+
+
+def index(request):
+    from simulator import scenarios
+
+    run = latest_run()
+    return render(request, "dashboard/index.html", {
+        "is_instructor": is_instructor(request.user),
+        "scenarios": scenarios.catalog(),
+        "initial_run": run_json(run) if run else None,
+        "ws_base": "",
+    })
