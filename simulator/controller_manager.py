@@ -15,7 +15,8 @@ import random
 from .apiserver import ApiServer
 from .apiserver.registry import objref
 from .kernel import Environment
-from .trace import Tracer, ref
+from .component import Component
+from .trace import Tracer
 
 COMPONENT = "controller-manager"
 
@@ -35,16 +36,13 @@ def _selects(selector: dict | None, labels: dict) -> bool:
     return bool(match) and all(labels.get(k) == v for k, v in match.items())
 
 
-class ControllerManager:
+class ControllerManager(Component):
+    COMPONENT = COMPONENT
+
     def __init__(self, env: Environment, rng: random.Random, tracer: Tracer, apiserver: ApiServer,
                  instance: str = "controller-manager-1", node: str = "control-plane"):
-        self.env = env
-        self.rng = rng
-        self.tracer = tracer
+        super().__init__(env, rng, tracer, instance, node)
         self.api = apiserver
-        self.instance = instance
-        self.node = node
-        self.me = ref(COMPONENT, instance)
 
     def start(self) -> None:
         self.api.watch("pods", self.me, self._on_pod)

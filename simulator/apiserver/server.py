@@ -22,6 +22,7 @@ from typing import Callable, Generator
 
 from .. import clock, ids
 from ..etcd import Compare, EtcdCluster, Op, WatchEvent
+from ..component import Component
 from ..kernel import Environment, Future
 from ..trace import Tracer, ref
 from . import admission as adm
@@ -79,16 +80,13 @@ def _node_of(obj: dict | None) -> str | None:
     return obj.get("spec", {}).get("nodeName") if obj else None
 
 
-class ApiServer:
+class ApiServer(Component):
+    COMPONENT = COMPONENT
+
     def __init__(self, env: Environment, rng: random.Random, tracer: Tracer, etcd: EtcdCluster,
                  authenticator: Authenticator, instance: str = "apiserver-1", node: str = "control-plane"):
-        self.env = env
-        self.rng = rng
-        self.tracer = tracer
+        super().__init__(env, rng, tracer, instance, node)
         self.etcd = etcd
-        self.instance = instance
-        self.node = node
-        self.me = ref(COMPONENT, instance)
         self.authenticator = authenticator
         self.authorizer = UnionAuthorizer(NodeAuthorizer(self._pod_node), RBACAuthorizer(self._list_resource))
         self.admission = adm.CHAIN

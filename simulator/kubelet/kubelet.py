@@ -19,6 +19,7 @@ from ..apiserver import ApiServer, Credential, Request
 from ..apiserver.defaults import default_pull_policy
 from ..apiserver.registry import objref
 from ..kernel import Environment
+from ..component import Component
 from ..trace import Tracer, ref
 from . import images
 from .runtime import COMPONENT as RUNTIME, ContainerRuntime
@@ -26,18 +27,17 @@ from .runtime import COMPONENT as RUNTIME, ContainerRuntime
 COMPONENT = "kubelet"
 
 
-class Kubelet:
+class Kubelet(Component):
+    COMPONENT = COMPONENT
+
     def __init__(self, env: Environment, rng: random.Random, tracer: Tracer, apiserver: ApiServer,
                  node: str, node_ip: str, runtime: ContainerRuntime, cni: str = "kindnet"):
-        self.env = env
-        self.rng = rng
-        self.tracer = tracer
+        # A kubelet is named after its node.
+        super().__init__(env, rng, tracer, node, node)
         self.api = apiserver
-        self.node = node
         self.node_ip = node_ip
         self.runtime = runtime
         self.cni = cni
-        self.me = ref(COMPONENT, node)
         self.cri = ref(RUNTIME, node)
         # kubeadm TLS bootstrap gives each kubelet CN=system:node:<name>, O=system:nodes.
         self.credential = Credential.x509(f"system:node:{node}", "system:nodes")

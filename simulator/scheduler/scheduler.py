@@ -12,7 +12,8 @@ from .. import clock, recorder
 from ..apiserver import ApiServer, Credential, Request
 from ..apiserver.registry import objref
 from ..kernel import Environment
-from ..trace import Tracer, ref
+from ..component import Component
+from ..trace import Tracer
 from . import plugins as P
 from .framework import Code, CycleState, ImageStateSummary, NodeInfo, Status, success
 
@@ -48,16 +49,13 @@ def fit_error_message(num_all_nodes: int, statuses: dict[str, Status], post_filt
     return msg
 
 
-class Scheduler:
+class Scheduler(Component):
+    COMPONENT = COMPONENT
+
     def __init__(self, env: Environment, rng: random.Random, tracer: Tracer, apiserver: ApiServer,
                  instance: str = "scheduler-1", node: str = "control-plane"):
-        self.env = env
-        self.rng = rng
-        self.tracer = tracer
+        super().__init__(env, rng, tracer, instance, node)
         self.api = apiserver
-        self.instance = instance
-        self.node = node
-        self.me = ref(COMPONENT, instance)
         # kubeadm's /etc/kubernetes/scheduler.conf: client certificate CN=system:kube-scheduler.
         self.credential = Credential.x509("system:kube-scheduler")
         self.filter_plugins = P.default_filter_plugins()
