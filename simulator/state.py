@@ -54,7 +54,10 @@ def apply(st: dict, ev: dict) -> dict:
                        for n in data.get("nodes", [])}
         # Keyed by instance, as the contract says. (kubelet, kube-proxy and container-runtime share their
         # node's name as instance, so for those the last one listed - container-runtime - is kept.)
-        st["components"] = {c["instance"]: {"component": c["component"], "node": c.get("node")}
+        # Keyed by "component/instance": a node's kubelet, kube-proxy and container runtime share the
+        # node's name as their instance.
+        st["components"] = {f'{c["component"]}/{c["instance"]}': {"component": c["component"], "instance": c["instance"],
+                                                                  "node": c.get("node")}
                             for c in data.get("components", [])}
         e = data.get("etcd", {})
         st["etcd"] = {"members": list(e.get("members", [])), "leader": e.get("leader"), "term": e.get("term", 0),

@@ -62,7 +62,10 @@ export function apply(st, ev) {
         };
       }
       st.components = {};
-      for (const c of d.components || []) st.components[c.instance] = { component: c.component, node: c.node ?? null };
+      // Keyed by "component/instance": a node's kubelet, kube-proxy and runtime share the node's name.
+      for (const c of d.components || []) {
+        st.components[`${c.component}/${c.instance}`] = { component: c.component, instance: c.instance, node: c.node ?? null };
+      }
       const etcd = d.etcd || {};
       const keys = {};
       for (const k of d.keys || []) {

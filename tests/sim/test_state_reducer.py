@@ -52,3 +52,12 @@ def test_run_cancelled_and_failed():
     assert st["status"] == "cancelled"
     state.apply(st, {"seq": 2, "t": 0.6, "type": "run.failed", "data": {"error": "x"}})
     assert st["status"] == "failed"
+
+
+def test_every_component_of_every_node_is_kept(pod_create_events):
+    started = pod_create_events[0]
+    st = state.apply(state.initial(), started)
+    assert len(st["components"]) == len(started["data"]["components"])
+    for node in ("control-plane", "worker-1", "worker-2"):
+        for comp in ("kubelet", "kube-proxy", "container-runtime"):
+            assert st["components"][f"{comp}/{node}"]["node"] == node
