@@ -28,7 +28,8 @@ ADMIN = Credential.x509("kubernetes-admin", "kubeadm:cluster-admins")
 
 PRELOADED = ["registry.k8s.io/pause:3.10", "docker.io/kindest/kindnetd:v20250512-df8de77b",
              f"registry.k8s.io/kube-proxy:{K8S_VERSION}"]
-CP_IMAGES = ["registry.k8s.io/coredns/coredns:v1.12.0", "docker.io/kindest/local-path-provisioner:v20250214-acbabc1a"]
+# kubeadm v1.31 ships CoreDNS v1.11.3 (cmd/kubeadm/app/constants/constants.go CoreDNSVersion).
+CP_IMAGES = ["registry.k8s.io/coredns/coredns:v1.11.3", "docker.io/kindest/local-path-provisioner:v20250214-acbabc1a"]
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,9 @@ class Cluster:
                  {"component": "apiserver", "instance": self.apiserver.instance, "node": cp},
                  {"component": "etcd", "instance": self.etcd.leader, "node": cp},
                  {"component": "scheduler", "instance": self.scheduler.instance, "node": cp},
-                 {"component": "controller-manager", "instance": self.controller_manager.instance, "node": cp},
-                 # Drawn because the lesson's diagram has it; kind runs no cloud provider, and a Pod
-                 # concerns no cloud controller anyway.
-                 {"component": "cloud-controller-manager", "instance": "cloud-controller-manager-1", "node": cp}]
+                 # No cloud-controller-manager: kind runs none (there is no cloud provider). The dashboard
+                 # still draws the lesson's box, greyed out, because this list does not name it.
+                 {"component": "controller-manager", "instance": self.controller_manager.instance, "node": cp}]
         for n in self.topology:
             for c in ("kubelet", "kube-proxy", "container-runtime"):
                 comps.append({"component": c, "instance": n.name, "node": n.name})
@@ -302,7 +302,7 @@ class Cluster:
         rs_hash = ids.rand_string(self._boot_rng, 10)
         for _ in range(2):
             name = f"coredns-{rs_hash}-{ids.rand_string(self._boot_rng, 5)}"
-            p = self._pod(name, cp, [{"name": "coredns", "image": "registry.k8s.io/coredns/coredns:v1.12.0",
+            p = self._pod(name, cp, [{"name": "coredns", "image": "registry.k8s.io/coredns/coredns:v1.11.3",
                                       "resources": {"limits": {"memory": "170Mi"}, "requests": {"cpu": "100m", "memory": "70Mi"}}}],
                           "system-cluster-critical", {"k8s-app": "kube-dns", "pod-template-hash": rs_hash},
                           owner={"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"coredns-{rs_hash}", "uid": "", "controller": True},

@@ -52,6 +52,8 @@ class Request:
     credential: Credential | None = None
     client: dict = field(default_factory=lambda: ref("kubectl", "kubectl"))
     traced: bool = False
+    # An untraced (compact) request has had its `apiserver.request` arrow emitted.
+    announced: bool = False
 
 
 @dataclass
@@ -255,10 +257,8 @@ class ApiServer(Component):
             self.tracer.emit(COMPONENT, self.instance, "apiserver.response", f"{code} {status['reason']}: {status['message']}",
                              {"code": code, "status": status, "resourceVersion": None}, to=req.client)
         else:
-            self.tracer.emit(req.client["component"], req.client["instance"], "apiserver.request",
-                             f"{req.method} {req.path} -> {code}",
-                             {"method": req.method, "path": req.path, "user": user.name if user else "", "code": code},
-                             to=self.me)
+            self._announce(req, user)
+            self._answer(req, code, status, None)
         return Response(code, None, status, None)
 
     # -- create pod (kubectl run) --
@@ -276,9 +276,9 @@ class ApiServer(Component):
             try:
                 changes = plugin.admit(a, pod, self, self.rng)
             except adm.AdmissionError as e:
-                self._emit_admission("mutating", plugin.NAME, "deny", [e.status["message"]])
+                self._emit_admission("mutating", plugin.NAME, "deny", [], [e.status["message"]])
                 return self._fail(req, e.status, user)
-            self._emit_admission("mutating", plugin.NAME, "admit", changes)
+            self._emit_admission("mutating", plugin.NAME, "admit", changes, [])
         # Registry strategy: PrepareForCreate (status Pending, QoS class), then uid/creationTimestamp.
         yield self.rng.uniform(0.01, 0.02)
         meta["uid"] = ids.uid(self.rng)
@@ -297,9 +297,10 @@ class ApiServer(Component):
             try:
                 notes = plugin.validate(a, pod, self)
             except adm.AdmissionError as e:
-                self._emit_admission("validating", plugin.NAME, "deny", [e.status["message"]])
+                self._emit_admission("validating", plugin.NAME, "deny", [], [e.status["message"]])
                 return self._fail(req, e.status, user)
-            self._emit_admission("validating", plugin.NAME, "admit", notes)
+            # A validating plugin cannot change the object: what it reports are notes.
+            self._emit_admission("validating", plugin.NAME, "admit", [], notes)
         key = registry.key("pods", req.namespace, name)
         pod = _ordered_pod(pod)
         # GenericStore.Create -> etcd3 store.Create: Txn(If(mod_revision(key) == 0)).Then(Put(key)).
@@ -316,16 +317,26 @@ class ApiServer(Component):
                          {"code": 201, "status": None, "resourceVersion": rv}, to=req.client, obj=registry.objref(pod))
         return Response(201, pod, None, rv)
 
-    def _emit_admission(self, phase: str, plugin: str, decision: str, changes: list[str]) -> None:
+    def _emit_admission(self, phase: str, plugin: str, decision: str, changes: list[str], notes: list[str]) -> None:
         summary = f"{phase} admission {plugin}: {decision}" + (f" ({len(changes)} change(s))" if phase == "mutating" and changes else "")
         self.tracer.emit(COMPONENT, self.instance, "apiserver.admission", summary,
-                         {"phase": phase, "plugin": plugin, "decision": decision, "changes": changes})
+                         {"phase": phase, "plugin": plugin, "decision": decision, "changes": changes, "notes": notes})
 
     # -- compact in-cluster writes --
-    def _compact(self, req: Request, user: UserInfo, code: int) -> None:
+    # The request arrow goes out when the request arrives; the response, with its real code, only after etcd
+    # has answered (the API server replies once the write is committed, never before).
+    def _announce(self, req: Request, user: UserInfo | None) -> None:
+        if req.announced:
+            return
+        req.announced = True
         self.tracer.emit(req.client["component"], req.client["instance"], "apiserver.request",
-                         f"{req.method} {req.path} -> {code}",
-                         {"method": req.method, "path": req.path, "user": user.name, "code": code}, to=self.me)
+                         f"{req.method} {req.path}",
+                         {"method": req.method, "path": req.path, "user": user.name if user else ""}, to=self.me)
+
+    def _answer(self, req: Request, code: int, status: dict | None, rv: str | None, obj: dict | None = None) -> None:
+        summary = f"{code} {status['reason']}: {status['message']}" if status else f"{code} {req.method} {req.path}"
+        self.tracer.emit(COMPONENT, self.instance, "apiserver.response", summary,
+                         {"code": code, "status": status, "resourceVersion": rv}, to=req.client, obj=obj)
 
     def _guaranteed_update(self, req: Request, user: UserInfo, key: str, mutate: Callable[[dict], dict | None],
                            code: int) -> Generator:
@@ -338,13 +349,14 @@ class ApiServer(Component):
             err = mutate(cur)
             if err is not None:
                 return self._fail(req, err, user)
-            self._compact(req, user, code)
+            self._announce(req, user)
             self.tracer.emit(COMPONENT, self.instance, "apiserver.storage", f"update {key}", {"op": "update", "key": key},
                              to=ref("etcd", self.etcd.leader), obj=registry.objref(cur))
             resp = yield self.etcd.txn([Compare(key, "mod_revision", "==", read_rev)], [Op.put(key, _encode(cur))], [Op.get(key)],
                                        client=self.me, obj=registry.objref(cur))
             if resp.succeeded:
                 cur["metadata"]["resourceVersion"] = str(resp.revision)
+                self._answer(req, code, None, str(resp.revision), registry.objref(cur))
                 return Response(code, cur, None, str(resp.revision))
         return self._fail(req, st.conflict(req.resource, req.name, "the object has been modified; please apply your changes to the latest version and try again"), user)
 
@@ -378,11 +390,14 @@ class ApiServer(Component):
         meta["uid"] = ids.uid(self.rng)
         meta["creationTimestamp"] = clock.rfc3339(self.env.now)
         key = registry.key("events", req.namespace, meta["name"])
-        self._compact(req, user, 201)
+        self._announce(req, user)
         # Events carry a TTL lease in etcd (--event-ttl, 1h) - not modelled here.
         resp = yield self.etcd.txn([Compare(key, "mod_revision", "==", 0)], [Op.put(key, _encode(ev))], [],
                                    client=self.me, obj=registry.objref(ev))
-        return Response(201 if resp.succeeded else 409, ev, None, str(resp.revision))
+        if not resp.succeeded:
+            return self._fail(req, st.already_exists("events", meta["name"]), user)
+        self._answer(req, 201, None, str(resp.revision), registry.objref(ev))
+        return Response(201, ev, None, str(resp.revision))
 
 
 def qos_class(pod: dict) -> str:

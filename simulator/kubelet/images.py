@@ -15,7 +15,7 @@ SIZES = {
     "registry.k8s.io/pause:3.10": 320_368,
     "docker.io/kindest/kindnetd:v20250512-df8de77b": 44_375_501,
     "registry.k8s.io/kube-proxy:v1.31.0": 30_899_136,
-    "registry.k8s.io/coredns/coredns:v1.12.0": 20_939_036,
+    "registry.k8s.io/coredns/coredns:v1.11.3": 20_939_036,
     "docker.io/kindest/local-path-provisioner:v20250214-acbabc1a": 22_541_737,
 }
 

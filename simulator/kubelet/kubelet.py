@@ -7,8 +7,9 @@ Event messages are the kubelet's own:
 - pkg/kubelet/images/image_manager.go: `Pulling image "%s"`,
   `Successfully pulled image "%s" in %v (%v including waiting). Image size: %v bytes.`,
   `Container image "%s" already present on machine`
-- pkg/kubelet/kuberuntime/kuberuntime_container.go: `Created container: %v`, `Started container %v`
-  (the wording of v1.30-v1.34; kubernetes/kubernetes#134043 drops the name from both in v1.35)
+- pkg/kubelet/kuberuntime/kuberuntime_container.go: `Created container %v`, `Started container %v`
+  (v1.31's wording, from kubernetes/kubernetes#73892; #130471 (2025) later added a colon to the Created
+  message and #134043 dropped the container name from both)
 """
 from __future__ import annotations
 
@@ -146,7 +147,7 @@ class Kubelet(Component):
             cid = self.runtime.create_container(pod["metadata"]["uid"], name, image)
             self.tracer.emit(RUNTIME, self.node, "container-runtime.container.created", f"CreateContainer {name}: {cid[:13]}",
                              {"container": name, "container_id": cid, "image": image}, obj=objref(pod))
-            self._event(pod, "Created", f"Created container: {name}", name)
+            self._event(pod, "Created", f"Created container {name}", name)
             yield self.rng.uniform(0.7, 1.8)
             self.runtime.start_container(cid)
             self.tracer.emit(RUNTIME, self.node, "container-runtime.container.started", f"StartContainer {name}: running",

@@ -159,6 +159,10 @@ class Plugin:
 
 
 class FilterPlugin(Plugin):
+    def pre_filter(self, state: CycleState, pod: dict) -> Status:
+        """PreFilter; Skip means the plugin's Filter does not run at all in this cycle."""
+        return success()
+
     def filter(self, state: CycleState, pod: dict, node_info: NodeInfo) -> Status:
         raise NotImplementedError
 

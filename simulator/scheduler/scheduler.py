@@ -154,6 +154,8 @@ class Scheduler(Component):
         per_plugin: dict[str, dict[str, dict]] = {}
         feasible: list[NodeInfo] = []
         checked = 0
+        # framework.RunPreFilterPlugins: a plugin whose PreFilter says Skip is left out of every Filter call.
+        filter_plugins = [pl for pl in self.filter_plugins if not pl.pre_filter(state, pod).is_skip()]
         for i in range(n):
             if len(feasible) >= want:
                 break
@@ -161,7 +163,7 @@ class Scheduler(Component):
             checked += 1
             status = success()
             results = per_plugin[ni.name] = {}
-            for pl in self.filter_plugins:
+            for pl in filter_plugins:
                 s = pl.filter(state, pod, ni)
                 if s.code == Code.Success:
                     results[pl.NAME] = {"code": "Success", "reason": ""}

@@ -97,7 +97,7 @@ def test_kubernetes_event_objects_have_the_real_reasons_and_messages(pod_create_
     assert msgs["Pulling"] == 'Pulling image "nginx"'
     assert msgs["Pulled"].startswith('Successfully pulled image "nginx" in ')
     assert "including waiting). Image size: " in msgs["Pulled"] and msgs["Pulled"].endswith(" bytes.")
-    assert msgs["Created"] == "Created container: nginx"
+    assert msgs["Created"] == "Created container nginx"
     assert msgs["Started"] == "Started container nginx"
     for _, _, key in evs:
         name = key.rsplit("/", 1)[1]

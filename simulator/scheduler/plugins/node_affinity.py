@@ -53,6 +53,15 @@ def _preferred(pod: dict) -> list:
 class NodeAffinity(FilterPlugin, ScorePlugin):
     NAME = NAME
 
+    def pre_filter(self, state, pod) -> Status:
+        # node_affinity.go PreFilter: with no nodeSelector and no required node affinity there is nothing to
+        # filter, so it returns Skip and Filter never runs for this Pod.
+        required = (((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {})
+                    .get("requiredDuringSchedulingIgnoredDuringExecution"))
+        if not pod["spec"].get("nodeSelector") and required is None:
+            return Status(Code.Skip, [], NAME)
+        return success()
+
     def filter(self, state, pod, node_info) -> Status:
         return success() if fits(pod, node_info) else Status(Code.UnschedulableAndUnresolvable, [ERR_REASON_POD], NAME)
 
