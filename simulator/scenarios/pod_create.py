@@ -45,7 +45,7 @@ CATALOG = {
                    "ClusterRoleBinding gives that group the cluster-admin role, so the answer is yes. A missing "
                    "credential would make the caller system:anonymous (refused with 403); a bad one is refused with 401.",
              "ko": "API 서버는 먼저 요청자가 누구인지 확인합니다(인증). 인증서에는 사용자 kubernetes-admin, 그룹 "
-                   "kubeadm:cluster-admins가 적혀 있습니다. 다음으로 RBAC가 이 사용자가 이 네임스페이스에 Pod를 만들어도 "
+                   "kubeadm:cluster-admins가 적혀 있습니다. 다음으로 RBAC이 이 사용자가 이 네임스페이스에 Pod를 만들어도 "
                    "되는지 판단합니다(인가). 이 그룹에 cluster-admin 역할을 주는 ClusterRoleBinding이 있으므로 허용됩니다. "
                    "자격 증명이 없으면 system:anonymous로 처리되어 403으로, 잘못된 자격 증명은 401로 거절됩니다."}},
         {"n": 3,
@@ -87,31 +87,36 @@ CATALOG = {
              "en": "The scheduler takes the Pod from its queue. Filtering removes nodes that cannot run it: the "
                    "control-plane node carries a NoSchedule taint this Pod does not tolerate. Scoring rates each "
                    "remaining node from 0 to 100 per plugin, multiplies by the plugin's weight and adds up; the highest "
-                   "total wins, and a tie is broken at random.",
+                   "total wins, and a tie is broken at random. In the office-building picture, the scheduler is the "
+                   "seating coordinator who uses conditions and then points to pick the floor (node) where a meeting "
+                   "room (Pod) will be set up.",
              "ko": "스케줄러가 대기열에서 Pod를 꺼냅니다. 필터링 단계에서 이 Pod를 실행할 수 없는 노드를 뺍니다: "
-                   "컨트롤 플레인 노드에는 이 Pod가 견디지 못하는 NoSchedule 테인트가 있습니다. 점수 단계에서는 남은 "
-                   "노드마다 플러그인별로 0~100점을 매기고 가중치를 곱해 더합니다. 합계가 가장 높은 노드가 선택되며, "
-                   "동점이면 무작위로 고릅니다. 빈 회의실 중 가장 알맞은 자리를 배정하는 담당자와 같습니다."}},
+                   "컨트롤 플레인 노드에는 이 Pod가 용인(toleration)하지 않는 NoSchedule 테인트가 있습니다. "
+                   "점수 단계에서는 남은 노드마다 플러그인별로 0~100점을 매기고 가중치를 곱해 더합니다. 합계가 가장 "
+                   "높은 노드가 선택되며, 동점이면 무작위로 고릅니다. 건물에 비유하면 스케줄러는 회의실(Pod)을 열 "
+                   "층(노드)을 조건과 점수로 고르는 자리 배정 담당자에 가깝습니다."}},
         {"n": 7,
          "title": {"en": "Binding to the chosen node", "ko": "선택한 노드에 바인딩"},
          "narration": {
              "en": "The scheduler does not start anything itself. It asks the API server to bind the Pod to the chosen "
-                   "node (POST .../pods/<name>/binding), which records spec.nodeName in etcd, together with a "
-                   "Scheduled event. That change is what the chosen node's kubelet is waiting for.",
+                   "node (POST .../pods/<name>/binding), and the API server records spec.nodeName in etcd. Once the "
+                   "binding has succeeded, the scheduler itself posts a Scheduled event (events.k8s.io/v1). The new "
+                   "spec.nodeName is the change the chosen node's kubelet is waiting for.",
              "ko": "스케줄러가 직접 무언가를 실행하지는 않습니다. API 서버에 Pod를 선택한 노드에 바인딩해 달라고 "
-                   "요청하고(POST .../pods/<이름>/binding), API 서버는 spec.nodeName을 etcd에 기록하며 Scheduled "
-                   "이벤트도 남깁니다. 선택된 노드의 kubelet이 기다리던 변화가 바로 이것입니다."}},
+                   "요청하고(POST .../pods/<이름>/binding), API 서버는 spec.nodeName을 etcd에 기록합니다. 바인딩이 "
+                   "성공하면 스케줄러가 직접 Scheduled 이벤트(events.k8s.io/v1)를 남깁니다. 선택된 노드의 kubelet이 "
+                   "기다리던 변화는 바로 이 새 spec.nodeName입니다."}},
         {"n": 8,
          "title": {"en": "The kubelet prepares the Pod", "ko": "kubelet이 Pod를 준비"},
          "narration": {
              "en": "The kubelet on that node now sees the Pod in its watch. It asks the container runtime for a Pod "
                    "sandbox; the CNI plugin gives the sandbox an IP address from the node's Pod range. Then the image is "
-                   "pulled from the registry - the slowest part, depending on the image's size - unless the node "
-                   "already has it and the pull policy allows reusing it.",
+                   "pulled from the registry - usually the slowest part, taking longer the larger the image - unless "
+                   "the node already has it and the image pull policy (imagePullPolicy) allows reusing it.",
              "ko": "이제 그 노드의 kubelet이 자신의 watch에서 Pod를 봅니다. 컨테이너 런타임에 Pod 샌드박스를 요청하고, "
-                   "CNI 플러그인이 노드의 Pod 대역에서 IP 주소를 줍니다. 이어서 레지스트리에서 이미지를 받습니다. 이미지 "
-                   "크기에 따라 가장 오래 걸리는 단계입니다. 다만 노드에 이미 이미지가 있고 pull 정책이 재사용을 허락하면 "
-                   "받지 않습니다."}},
+                   "CNI 플러그인이 노드의 Pod 대역에서 IP 주소를 줍니다. 이어서 레지스트리에서 이미지를 받습니다. 보통 "
+                   "가장 오래 걸리는 단계로, 시간은 이미지 크기에 따라 달라집니다. 다만 노드에 이미 이미지가 있고 이미지 "
+                   "풀 정책(imagePullPolicy)이 재사용을 허락하면 받지 않습니다."}},
         {"n": 9,
          "title": {"en": "The container runtime starts the container", "ko": "컨테이너 런타임이 컨테이너를 시작"},
          "narration": {
@@ -125,7 +130,7 @@ CATALOG = {
              "en": "The kubelet notices the running container and reports the Pod's status to the API server: phase "
                    "Running, the Pod IP and the Ready condition. The API server stores it in etcd, and everyone watching "
                    "- `kubectl get pods -w` included - sees the Pod Running.",
-             "ko": "kubelet은 실행 중인 컨테이너를 확인하고 Pod 상태를 API 서버에 보고합니다: 단계(phase) Running, "
+             "ko": "kubelet은 실행 중인 컨테이너를 확인하고 Pod 상태를 API 서버에 보고합니다: phase Running, "
                    "Pod IP, Ready 조건. API 서버가 이를 etcd에 저장하면 `kubectl get pods -w`를 포함해 지켜보던 모두가 "
                    "Running이 된 Pod를 봅니다."}},
     ],

@@ -21,6 +21,9 @@ const ROLE = {
   "container-runtime": gettext("runs containers"),
 };
 
+// Components a cluster may lack; drawn greyed out when the run's topology does not name them.
+const OPTIONAL = new Set(["cloud-controller-manager"]);
+
 const NAME = {
   kubectl: "kubectl",
   apiserver: "kube-apiserver",
@@ -151,6 +154,7 @@ export class ArchView {
   // Called once per animation frame with the events applied since the last frame.
   render(state, events) {
     this.renderPods(state);
+    this.markAbsent(state);
     if (!events.length) return;
     // The component that acted last stays highlighted until another one acts.
     let actor = null;
@@ -173,6 +177,20 @@ export class ArchView {
       const src = this.find(ev.component, ev.instance);
       const dst = this.find(ev.to.component, ev.to.instance);
       if (src && dst && src !== dst) this.pulse(src, dst, ev.component);
+    }
+  }
+
+  // The lesson's diagram has a cloud-controller-manager; a cluster without a cloud provider (kind, and the
+  // simulated cluster) runs none, so its box is greyed out and says so rather than pretending to work.
+  markAbsent(state) {
+    const known = state.components || {};
+    if (!Object.keys(known).length) return;
+    for (const [key, v] of this.boxes) {
+      if (!OPTIONAL.has(v.box.component)) continue;
+      const absent = !(key in known);
+      if (v.g.classList.contains("absent") === absent) continue;
+      v.g.classList.toggle("absent", absent);
+      v.g.querySelector(".comp-role").textContent = absent ? gettext("not in this cluster") : ROLE[v.box.component];
     }
   }
 
