@@ -26,7 +26,8 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        # A missing browser is a broken set-up, never a green run: `make test` installs Debian's chromium.
+        pytest.fail(f"{CHROMIUM} is not installed (apt-get install chromium; `make test` does this)")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-runner = pytest.importorskip("simulator.runner")
-sim_state = pytest.importorskip("simulator.state")
-scenarios = pytest.importorskip("simulator.scenarios")
+from simulator import runner, scenarios
+from simulator import state as sim_state
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 ORIGIN = "http://reducer.test"
