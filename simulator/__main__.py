@@ -1,5 +1,6 @@
 """Command line: python -m simulator run <scenario> [--seed N] [--speed max|<factor>] [--param k=v ...]
               python -m simulator scenarios
+              python -m simulator etcdctl [-w json] --script FILE
 Bad input exits with status 2 and a message naming the argument."""
 from __future__ import annotations
 
@@ -53,7 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", default="1")
     run.add_argument("--speed", default="max", help='"max" (no sleeping) or a factor such as 1, 0.25, 4')
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    ctl = sub.add_parser("etcdctl", help="run an etcdctl script against a fresh simulated etcd and print "
+                                         "what `etcdctl -w json` (v3.5) prints, one line per command")
+    ctl.add_argument("-w", "--write-out", default="json", help='output format; only "json" is supported')
+    ctl.add_argument("--script", required=True, metavar="FILE", help="one etcdctl command per line")
     args = ap.parse_args(argv)  # argparse itself exits with 2 on a malformed command line
+
+    if args.cmd == "etcdctl":
+        return _etcdctl(args.write_out, args.script)
 
     if args.cmd == "scenarios":
         for entry in scenarios.catalog():
@@ -90,6 +98,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    return 0
+
+
+def _etcdctl(write_out: str, script: str) -> int:
+    from . import etcdctl
+
+    if write_out != "json":
+        return _fail(f"-w: unsupported output format {write_out!r} (only \"json\")")
+    try:
+        with open(script, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        return _fail(f"--script: cannot read {script!r}: {getattr(e, 'strerror', None) or e}")
+    try:
+        for line in etcdctl.run(text):
+            sys.stdout.write(line + "\n")
+    except BrokenPipeError:
+        return 0
     return 0
 
 
