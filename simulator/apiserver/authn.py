@@ -54,6 +54,17 @@ class Authenticator:
     tokens: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # token -> (user, groups)
     anonymous_enabled: bool = True
 
+    def add_token(self, token: str, user: str, groups: tuple[str, ...] | list[str] = ()) -> None:
+        """A static token (kube-apiserver --token-auth-file: token,user,uid,"group1,group2")."""
+        self.tokens[token] = (user, tuple(groups))
+
+    def add_service_account_token(self, token: str, namespace: str, name: str) -> None:
+        """A service account's token (pkg/serviceaccount: the JWT's subject becomes
+        system:serviceaccount:<namespace>:<name> in the groups system:serviceaccounts and
+        system:serviceaccounts:<namespace>)."""
+        self.add_token(token, f"system:serviceaccount:{namespace}:{name}",
+                       ("system:serviceaccounts", f"system:serviceaccounts:{namespace}"))
+
     def authenticate(self, cred: Credential | None) -> AuthnResult:
         if cred is None:
             if not self.anonymous_enabled:

@@ -31,3 +31,10 @@ def create_pod(cluster: Cluster, manifest: dict, credential=ADMIN, namespace: st
     name = manifest["metadata"]["name"]
     return cluster.call(Request("POST", f"/api/v1/namespaces/{namespace}/pods", "create", "pods", namespace, name,
                                 body=manifest, credential=credential, traced=True))
+
+
+def written_state(cluster) -> list[tuple[str, int]]:
+    """Every key with its mod_revision, leaving out Leases: their renewals are the cluster's heartbeat
+    and go on whatever a test does. Equal before and after means the test's requests wrote nothing."""
+    return [(k["key"], k["mod_revision"]) for k in cluster.etcd.store.keys_summary()
+            if not k["key"].startswith("/registry/leases/")]

@@ -1,13 +1,13 @@
 """Authentication and authorization failures answer with kube-apiserver's real Status objects and write
 nothing to etcd."""
-from tests.sim.helpers import create_pod, pod_manifest
+from tests.sim.helpers import create_pod, pod_manifest, written_state
 
 from simulator.apiserver import Credential
 from simulator.cluster import ADMIN
 
 
 def _revision(cluster):
-    return cluster.etcd.store.revision
+    return written_state(cluster)
 
 
 def test_invalid_credential_is_401_and_writes_nothing(cluster):
