@@ -1,24 +1,41 @@
-"""kube-controller-manager, as far as a new Pod is concerned.
+"""kube-controller-manager: one process hosting many controllers (cmd/kube-controller-manager/app,
+v1.31), behind a leader-elected Lease (kube-system/kube-controller-manager).
+
+In HA several instances run; each is a candidate (simulator/leaderelection.py). Only the leader starts
+its shared informers and controllers (OnStartedLeading -> run); the standbys do nothing but retry the
+Lease every 2 s. The controllers are in simulator/controllers: replicaset, deployment, garbagecollector,
+nodelifecycle, taint-eviction-controller, endpoints, endpointslice, namespace, serviceaccount,
+root-ca-cert-publisher.
 
 Its shared informers receive every Pod change. Several controllers register Pod event handlers, but each
 only acts on Pods that concern it: the workload controllers (ReplicaSet, ReplicationController,
 StatefulSet, DaemonSet, Job) on Pods they own (ownerReferences with controller=true) - or, for an
 orphan, only when one of them selects its labels and could adopt it; the endpoints/EndpointSlice
 controllers on Pods a Service selects; the disruption controller on Pods a PodDisruptionBudget selects.
-A bare Pod from `kubectl run` matches none of these, so nothing happens here. Choosing its node is the
-scheduler's job, not a controller's.
+A bare Pod from `kubectl run` matches none of these, so nothing happens here (the
+`controller-manager.informer` event narrates that). Choosing its node is the scheduler's job.
 """
 from __future__ import annotations
 
 import random
 
-from .apiserver import ApiServer
+from .apiserver import Credential
 from .apiserver.registry import objref
-from .kernel import Environment
 from .component import Component
+from .controllers.base import SharedInformer
+from .controllers.deployment import DeploymentController
+from .controllers.endpoints import EndpointsController, EndpointSliceController
+from .controllers.garbagecollector import GarbageCollector
+from .controllers.namespace import NamespaceController
+from .controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
+from .controllers.replicaset import ReplicaSetController
+from .controllers.serviceaccount import RootCACertPublisher, ServiceAccountsController
+from .kernel import Environment
+from .leaderelection import LeaderElector
 from .trace import Tracer
 
 COMPONENT = "controller-manager"
+LEASE_NAME = "kube-controller-manager"
 
 # Controllers whose informers have Pod event handlers (pkg/controller/*: replicaset, replication,
 # statefulset, daemon, job, endpoint, endpointslice, disruption, garbagecollector).
@@ -28,6 +45,15 @@ POD_CONTROLLERS = ["replicaset", "replicationcontroller", "statefulset", "daemon
 _WORKLOADS = {"replicasets": "replicaset", "replicationcontrollers": "replicationcontroller",
               "statefulsets": "statefulset", "daemonsets": "daemonset", "jobs": "job"}
 
+# The informers, started in this order (owners before dependents, so the garbage collector's graph
+# sees an owner before the objects that point at it).
+INFORMERS = ("namespaces", "serviceaccounts", "configmaps", "nodes", "leases", "services", "endpoints",
+             "endpointslices", "deployments", "replicasets", "pods")
+
+CONTROLLERS = (ReplicaSetController, DeploymentController, GarbageCollector, NodeLifecycleController,
+               TaintEvictionController, EndpointsController, EndpointSliceController, NamespaceController,
+               ServiceAccountsController, RootCACertPublisher)
+
 
 def _selects(selector: dict | None, labels: dict) -> bool:
     if not selector:
@@ -36,17 +62,91 @@ def _selects(selector: dict | None, labels: dict) -> bool:
     return bool(match) and all(labels.get(k) == v for k, v in match.items())
 
 
+def _default_client(api, credential, who):
+    try:
+        from .client import Client  # the generic client (api-core)
+    except ImportError:
+        from .controllers.apiclient import ApiClient as Client
+    return Client(api, credential, who)
+
+
 class ControllerManager(Component):
     COMPONENT = COMPONENT
 
-    def __init__(self, env: Environment, rng: random.Random, tracer: Tracer, apiserver: ApiServer,
-                 instance: str = "controller-manager-1", node: str = "control-plane"):
+    def __init__(self, env: Environment, rng: random.Random, tracer: Tracer, apiserver,
+                 instance: str = "controller-manager-1", node: str = "control-plane", *,
+                 client=None, credential: Credential | None = None, identity: str | None = None,
+                 leader_elect: bool = False, controllers: tuple | None = None, trace_noops: bool = False):
         super().__init__(env, rng, tracer, instance, node)
         self.api = apiserver
+        # kubeadm's controller-manager.conf: client certificate CN=system:kube-controller-manager.
+        self.credential = credential or Credential.x509("system:kube-controller-manager")
+        self.client = client if client is not None else _default_client(apiserver, self.credential, self.me)
+        self.trace_noops = trace_noops
+        self.running = False
+        self.leading = False
+        self.informers: dict[str, SharedInformer] = {
+            r: SharedInformer(apiserver, r, self.me, lambda: self.running and self.leading) for r in INFORMERS}
+        self._listing = False
+        self.controllers = [c(self) for c in (controllers or CONTROLLERS)]
+        self.informers["pods"].add_handler(self._narrate_pod)
+        # Normally the cluster runs a LeaderElector that calls on_started_leading / on_stopped_leading;
+        # with leader_elect=True the controller-manager runs its own.
+        self.elector = None
+        if leader_elect:
+            # identity: "<hostname>_<uuid>"; the hostname is the control-plane node's.
+            self.elector = LeaderElector(env, rng, tracer, self.client, LEASE_NAME, identity, self,
+                                         event_source="kube-controller-manager")
 
+    @property
+    def identity(self) -> str | None:
+        return self.elector.identity if self.elector else None
+
+    def controller(self, name: str):
+        return next((c for c in self.controllers if c.NAME == name), None)
+
+    # ---- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> None:
-        self.api.watch("pods", self.me, self._on_pod)
+        if self.running:
+            return
+        self.running = True
+        if self.elector is not None:
+            self.elector.start()
 
+    def stop(self) -> None:
+        if self.elector is not None:
+            self.elector.stop()
+        self.on_stopped_leading()
+        self.running = False
+
+    def on_started_leading(self) -> None:
+        """run(): start the shared informers (LIST + WATCH), then every controller."""
+        if not self.running or self.leading:
+            return
+        self.leading = True
+        for c in self.controllers:
+            c.running = True   # handlers enqueue during the initial LIST
+        self._listing = True
+        for r in INFORMERS:
+            self.informers[r].start()
+        self._listing = False
+        for c in self.controllers:
+            c.start()
+
+    def on_stopped_leading(self) -> None:
+        if not self.leading:
+            return
+        self.leading = False
+        for c in self.controllers:
+            c.stop()
+
+    def status(self) -> dict:
+        """For the dashboard: per controller, queue depth and the last reconcile."""
+        return {"leader": self.leading, "identity": self.identity,
+                "controllers": {c.NAME: {"queue": len(c.queue), "syncs": c.syncs, "last": c.last}
+                                for c in self.controllers}}
+
+    # ---- the informer narration of a new Pod (the pod-create lesson, step 5) ---------------------------
     def interested(self, pod: dict) -> tuple[str, str, list[str]]:
         """(action, reason, controllers that will act)."""
         meta = pod["metadata"]
@@ -70,15 +170,18 @@ class ControllerManager(Component):
                         "no Service or PodDisruptionBudget selects it - no controller acts; assigning a node is the "
                         "scheduler's job"), []
 
-    def _on_pod(self, kind: str, pod: dict) -> None:
-        if kind != "ADDED":
-            return  # updates of a bare Pod concern no controller either; not narrated
+    def _narrate_pod(self, kind: str, old: dict | None, pod: dict) -> None:
+        if kind != "ADDED" or self._listing:
+            return  # only new Pods are narrated (not the informer's initial LIST, not updates)
+        self._schedule_narration(kind, pod)
 
-        def handle() -> None:
-            action, reason, _acting = self.interested(pod)
-            self.tracer.emit(COMPONENT, self.instance, "controller-manager.informer",
-                             f"informer: Pod {kind} {pod['metadata']['namespace']}/{pod['metadata']['name']} - action {action}",
-                             {"resource": "pods", "event": kind, "controllers": list(POD_CONTROLLERS),
-                              "action": action, "reason": reason}, obj=objref(pod))
+    def _schedule_narration(self, kind: str, pod: dict) -> None:
+        """Narrated as the shared informer hands the change to the controllers' handlers (at delivery)."""
+        if not (self.running and self.leading):
+            return
+        action, reason, _acting = self.interested(pod)
+        self.tracer.emit(COMPONENT, self.instance, "controller-manager.informer",
+                         f"informer: Pod {kind} {pod['metadata']['namespace']}/{pod['metadata']['name']} - action {action}",
+                         {"resource": "pods", "event": kind, "controllers": list(POD_CONTROLLERS),
+                          "action": action, "reason": reason}, obj=objref(pod))
 
-        self.env.schedule(self.rng.uniform(0.002, 0.008), handle)

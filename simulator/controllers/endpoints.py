@@ -1,0 +1,290 @@
+"""The Endpoints and EndpointSlice controllers (v1.31):
+pkg/controller/endpoint/endpoints_controller.go (syncService, addEndpointSubset, RepackSubsets),
+pkg/controller/endpointslice/endpointslice_controller.go and staging/src/k8s.io/endpointslice
+(reconciler.go, utils.go: podToEndpoint, getEndpointPorts, ShouldPodBeInEndpoints), and
+pkg/api/v1/pod FindPort (named target ports).
+
+For each Service with a selector: the Pods it selects that have an IP become addresses - `addresses` when
+Ready, `notReadyAddresses` otherwise (Endpoints, stored under /registry/services/endpoints), or endpoints
+with conditions ready / serving / terminating (EndpointSlice, labelled kubernetes.io/service-name).
+"""
+from __future__ import annotations
+
+from typing import Generator
+
+from .. import ids
+from .base import Controller, deep, map_selector_matches, ok, pod_ready, split_key
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+MANAGED_BY = "endpointslice-controller.k8s.io"
+HEADLESS_LABEL = "service.kubernetes.io/headless"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+def find_port(pod: dict, svc_port: dict) -> int | None:
+    """podutil.FindPort: an int targetPort is used as is; a name is looked up among the containers'
+    ports with the same protocol. An unset targetPort defaults to the port."""
+    tp = svc_port.get("targetPort", svc_port.get("port"))
+    if isinstance(tp, int):
+        return tp
+    if isinstance(tp, str) and tp.isdigit():
+        return int(tp)
+    proto = svc_port.get("protocol", "TCP")
+    for c in pod["spec"].get("containers", []) or []:
+        for p in c.get("ports", []) or []:
+            if p.get("name") == tp and p.get("protocol", "TCP") == proto:
+                return p.get("containerPort")
+    return None
+
+
+def should_be_in_endpoints(pod: dict, include_terminating: bool) -> bool:
+    """endpointsliceutil.ShouldPodBeInEndpoints."""
+    st = pod.get("status", {})
+    if not st.get("podIP"):
+        return False
+    if not include_terminating and pod["metadata"].get("deletionTimestamp"):
+        return False
+    phase = st.get("phase")
+    if pod["spec"].get("restartPolicy") == "Never":
+        return phase not in ("Failed", "Succeeded")
+    if pod["spec"].get("restartPolicy") == "OnFailure":
+        return phase != "Succeeded"
+    return True
+
+
+def _target_ref(pod: dict) -> dict:
+    m = pod["metadata"]
+    return {"kind": "Pod", "namespace": m["namespace"], "name": m["name"], "uid": m.get("uid", "")}
+
+
+def _selected_pods(inf, svc: dict) -> list[dict]:
+    ns = svc["metadata"]["namespace"]
+    sel = svc["spec"].get("selector")
+    return [p for p in inf["pods"].list(ns) if map_selector_matches(sel, p["metadata"].get("labels"))]
+
+
+def _svc_ports(svc: dict) -> list[dict]:
+    return svc["spec"].get("ports") or []
+
+
+def endpoint_subsets(svc: dict, pods: list[dict]) -> list[dict]:
+    """The subsets of the Endpoints object, repacked (addresses with the same ports share a subset;
+    addresses sorted by IP)."""
+    tolerate_unready = bool(svc["spec"].get("publishNotReadyAddresses"))
+    groups: dict[tuple, dict] = {}
+    for pod in pods:
+        if not should_be_in_endpoints(pod, include_terminating=False):
+            continue
+        ports = []
+        for sp in _svc_ports(svc):
+            n = find_port(pod, sp)
+            if n is None:
+                continue
+            ep = {"port": n, "protocol": sp.get("protocol", "TCP")}
+            if sp.get("name"):
+                ep = {"name": sp["name"], **ep}
+            ports.append(ep)
+        if not ports and _svc_ports(svc):
+            continue
+        addr = {"ip": pod["status"]["podIP"]}
+        if pod["spec"].get("nodeName"):
+            addr["nodeName"] = pod["spec"]["nodeName"]
+        addr["targetRef"] = _target_ref(pod)
+        g = groups.setdefault(tuple(sorted((p.get("name", ""), p["port"], p["protocol"]) for p in ports)),
+                              {"addresses": [], "notReadyAddresses": [], "ports": ports})
+        (g["addresses"] if (pod_ready(pod) or tolerate_unready) else g["notReadyAddresses"]).append(addr)
+    out = []
+    for k in sorted(groups):
+        g = groups[k]
+        sub = {}
+        if g["addresses"]:
+            sub["addresses"] = sorted(g["addresses"], key=lambda a: a["ip"])
+        if g["notReadyAddresses"]:
+            sub["notReadyAddresses"] = sorted(g["notReadyAddresses"], key=lambda a: a["ip"])
+        sub["ports"] = sorted(g["ports"], key=lambda p: (p.get("name", ""), p["port"]))
+        out.append(sub)
+    return out
+
+
+class _ServiceController(Controller):
+    RESOURCES = ("services", "pods")
+
+    def register(self) -> None:
+        self.inf["services"].add_handler(lambda kind, old, s: self.enqueue(s))
+        self.inf["pods"].add_handler(self._on_pod)
+
+    def _on_pod(self, kind: str, old: dict | None, pod: dict) -> None:
+        """getPodServiceMemberships for the old and the new labels."""
+        ns = pod["metadata"]["namespace"]
+        for svc in self.inf["services"].list(ns):
+            sel = svc["spec"].get("selector")
+            if map_selector_matches(sel, pod["metadata"].get("labels")) or \
+                    (old is not None and map_selector_matches(sel, old["metadata"].get("labels"))):
+                self.enqueue(svc)
+
+
+class EndpointsController(_ServiceController):
+    NAME = "endpoints"
+    SOURCE = "endpoint-controller"
+    WORKERS = 5
+    RESOURCES = ("services", "pods", "endpoints")
+
+    def sync(self, key: str) -> Generator:
+        ns, name = split_key(key)
+        svc = self.inf["services"].get(key)
+        cur = self.inf["endpoints"].get(key)
+        if svc is None:
+            # The Endpoints object is deleted with its Service.
+            if cur is not None:
+                yield self.client.delete("endpoints", name, namespace=ns)
+                return ("deleted Endpoints", None, None)
+            return ("none", None, None)
+        if not svc["spec"].get("selector"):
+            return ("none", None, None)  # a Service without selector: its Endpoints are the user's
+        subsets = endpoint_subsets(svc, _selected_pods(self.inf, svc))
+        labels = dict(svc["metadata"].get("labels") or {})
+        if svc["spec"].get("clusterIP") == "None":
+            labels[HEADLESS_LABEL] = ""
+        ready = sum(len(s.get("addresses", [])) for s in subsets)
+        not_ready = sum(len(s.get("notReadyAddresses", [])) for s in subsets)
+        desired = {"ready": ready, "notReady": not_ready}
+        if cur is not None and (cur.get("subsets") or []) == subsets and (cur["metadata"].get("labels") or {}) == labels:
+            return ("none", desired, desired)
+        if cur is None:
+            body = {"apiVersion": "v1", "kind": "Endpoints",
+                    "metadata": {"name": name, "namespace": ns, **({"labels": labels} if labels else {})}}
+            if subsets:
+                body["subsets"] = subsets
+            resp = yield self.client.create("endpoints", body, namespace=ns)
+            verb = "created"
+        else:
+            body = deep(cur)
+            body["metadata"]["labels"] = labels
+            if subsets:
+                body["subsets"] = subsets
+            else:
+                body.pop("subsets", None)
+            resp = yield self.client.update("endpoints", body, namespace=ns)
+            verb = "updated"
+        if not ok(resp):
+            return ("error", desired, None, f"{verb} Endpoints: {getattr(resp, 'code', '?')}")
+        prev = None
+        if cur is not None:
+            prev = {"ready": sum(len(s.get("addresses", [])) for s in cur.get("subsets") or []),
+                    "notReady": sum(len(s.get("notReadyAddresses", [])) for s in cur.get("subsets") or [])}
+        return (f"{verb} Endpoints ({ready} ready, {not_ready} not ready)", desired, prev)
+
+
+class EndpointSliceController(_ServiceController):
+    NAME = "endpointslice"
+    SOURCE = "endpoint-slice-controller"
+    WORKERS = 5
+    RESOURCES = ("services", "pods", "endpointslices", "nodes")
+
+    def register(self) -> None:
+        super().register()
+        self.inf["endpointslices"].add_handler(self._on_slice)
+
+    def _on_slice(self, kind: str, old: dict | None, sl: dict) -> None:
+        labels = sl["metadata"].get("labels") or {}
+        if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(SERVICE_NAME_LABEL):
+            self.enqueue(f"{sl['metadata']['namespace']}/{labels[SERVICE_NAME_LABEL]}")
+
+    def _desired(self, svc: dict) -> list[dict]:
+        """One slice per distinct port list (the reconciler's endpointMeta), endpoints sorted by IP."""
+        publish = bool(svc["spec"].get("publishNotReadyAddresses"))
+        groups: dict[tuple, dict] = {}
+        for pod in _selected_pods(self.inf, svc):
+            if not should_be_in_endpoints(pod, include_terminating=True):
+                continue
+            ports = []
+            for sp in _svc_ports(svc):
+                n = find_port(pod, sp)
+                if n is None:
+                    continue
+                ports.append({"name": sp.get("name", ""), "port": n, "protocol": sp.get("protocol", "TCP")})
+            terminating = bool(pod["metadata"].get("deletionTimestamp"))
+            ready = pod_ready(pod)
+            ep = {"addresses": [pod["status"]["podIP"]],
+                  "conditions": {"ready": publish or (ready and not terminating), "serving": publish or ready,
+                                 "terminating": terminating}}
+            node = pod["spec"].get("nodeName")
+            if node:
+                ep["nodeName"] = node
+            ep["targetRef"] = _target_ref(pod)
+            n = self.inf["nodes"].get(node) if node else None
+            zone = ((n or {}).get("metadata", {}).get("labels") or {}).get(ZONE_LABEL)
+            if zone:
+                ep["zone"] = zone
+            k = tuple((p["name"], p["port"], p["protocol"]) for p in ports)
+            groups.setdefault(k, {"ports": ports, "endpoints": []})["endpoints"].append(ep)
+        if not groups:
+            return [{"ports": [], "endpoints": []}]  # the placeholder slice
+        return [{"ports": g["ports"], "endpoints": sorted(g["endpoints"], key=lambda e: e["addresses"][0])}
+                for _, g in sorted(groups.items())]
+
+    def sync(self, key: str) -> Generator:
+        ns, name = split_key(key)
+        svc = self.inf["services"].get(key)
+        mine = [s for s in self.inf["endpointslices"].list(ns)
+                if (s["metadata"].get("labels") or {}).get(SERVICE_NAME_LABEL) == name
+                and (s["metadata"].get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY]
+        if svc is None or not svc["spec"].get("selector"):
+            for s in mine:  # the garbage collector would remove them with their Service, too
+                yield self.client.delete("endpointslices", s["metadata"]["name"], namespace=ns)
+            return (f"deleted {len(mine)} slice(s)" if mine else "none", None, None)
+        desired = self._desired(svc)
+        labels = {k: v for k, v in (svc["metadata"].get("labels") or {}).items()
+                  if k not in (SERVICE_NAME_LABEL, MANAGED_BY_LABEL)}
+        labels[SERVICE_NAME_LABEL] = name
+        labels[MANAGED_BY_LABEL] = MANAGED_BY
+        if svc["spec"].get("clusterIP") == "None":
+            labels[HEADLESS_LABEL] = ""
+        count = lambda sls: {"ready": sum(1 for d in sls for e in d.get("endpoints") or [] if e["conditions"].get("ready")),  # noqa: E731
+                             "endpoints": sum(len(d.get("endpoints") or []) for d in sls)}
+        actions = []
+        existing = sorted(mine, key=lambda s: s["metadata"]["name"])
+        # Match desired slices to existing ones by port list; update in place, create or delete the rest.
+        by_ports = {tuple((p.get("name", ""), p["port"], p.get("protocol", "TCP")) for p in (s.get("ports") or [])): s
+                    for s in existing}
+        used = set()
+        for d in desired:
+            k = tuple((p["name"], p["port"], p["protocol"]) for p in d["ports"])
+            cur = by_ports.get(k)
+            if cur is None:
+                cur = next((s for s in existing if s["metadata"]["name"] not in used and
+                            tuple((p.get("name", ""), p["port"], p.get("protocol", "TCP")) for p in (s.get("ports") or []))
+                            not in {tuple((p["name"], p["port"], p["protocol"]) for p in x["ports"]) for x in desired}), None)
+            if cur is not None:
+                used.add(cur["metadata"]["name"])
+                if (cur.get("endpoints") or []) == d["endpoints"] and (cur.get("ports") or []) == d["ports"] and \
+                        (cur["metadata"].get("labels") or {}) == labels:
+                    continue
+                body = deep(cur)
+                body["metadata"]["labels"] = labels
+                body["endpoints"], body["ports"] = d["endpoints"], d["ports"]
+                resp = yield self.client.update("endpointslices", body, namespace=ns)
+                if not ok(resp):
+                    return ("error", count(desired), count(existing), f"update EndpointSlice: {getattr(resp, 'code', '?')}")
+                actions.append(f"updated {cur['metadata']['name']}")
+            else:
+                m = svc["metadata"]
+                body = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                        "metadata": {"name": f"{name}-{ids.rand_string(self.rng, 5)}", "generateName": f"{name}-",
+                                     "namespace": ns, "labels": labels,
+                                     "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
+                                                          "uid": m.get("uid", ""), "controller": True,
+                                                          "blockOwnerDeletion": True}]},
+                        "addressType": "IPv4", "endpoints": d["endpoints"], "ports": d["ports"]}
+                resp = yield self.client.create("endpointslices", body, namespace=ns)
+                if not ok(resp):
+                    return ("error", count(desired), count(existing), f"create EndpointSlice: {getattr(resp, 'code', '?')}")
+                actions.append(f"created {resp.body['metadata']['name']}")
+        for s in existing:
+            if s["metadata"]["name"] not in used:
+                yield self.client.delete("endpointslices", s["metadata"]["name"], namespace=ns)
+                actions.append(f"deleted {s['metadata']['name']}")
+        if not actions:
+            return ("none", count(desired), count(desired))
+        return ("; ".join(actions), count(desired), count(existing))
