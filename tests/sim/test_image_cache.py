@@ -15,11 +15,11 @@ def _kubelet_events(cluster, pod):
 
 def test_second_pod_finds_if_not_present_image_already_present(cluster):
     assert create_pod(cluster, _pin("a", "nginx:alpine", "worker-1")).code == 201
-    cluster.run()
+    cluster.run_until_idle()
     assert [e["reason"] for e in _kubelet_events(cluster, "a")] == ["Pulling", "Pulled", "Created", "Started"]
     cluster.tracer.buffer.clear()
     assert create_pod(cluster, _pin("b", "nginx:alpine", "worker-1")).code == 201
-    cluster.run()
+    cluster.run_until_idle()
     evs = _kubelet_events(cluster, "b")
     assert [e["reason"] for e in evs] == ["Pulled", "Created", "Started"]
     assert evs[0]["message"] == 'Container image "nginx:alpine" already present on machine'
@@ -31,11 +31,11 @@ def test_second_pod_finds_if_not_present_image_already_present(cluster):
 
 def test_always_policy_pulls_again_but_only_resolves_the_manifest(cluster):
     assert create_pod(cluster, _pin("a", "nginx", "worker-1")).code == 201
-    cluster.run()
+    cluster.run_until_idle()
     first = next(e for e in _kubelet_events(cluster, "a") if e["reason"] == "Pulled")
     cluster.tracer.buffer.clear()
     assert create_pod(cluster, _pin("b", "nginx", "worker-1")).code == 201
-    cluster.run()
+    cluster.run_until_idle()
     pulled = next(e for e in cluster.tracer.buffer if e["type"] == "kubelet.image.pulled")
     assert pulled["data"]["cached"] is True and pulled["data"]["duration"] < 1.0
     second = next(e for e in _kubelet_events(cluster, "b") if e["reason"] == "Pulled")
@@ -45,8 +45,8 @@ def test_always_policy_pulls_again_but_only_resolves_the_manifest(cluster):
 
 def test_cache_is_per_node(cluster):
     assert create_pod(cluster, _pin("a", "busybox", "worker-1")).code == 201
-    cluster.run()
+    cluster.run_until_idle()
     assert create_pod(cluster, _pin("b", "busybox", "worker-2")).code == 201
-    cluster.run()
+    cluster.run_until_idle()
     assert [e["reason"] for e in _kubelet_events(cluster, "b")][:2] == ["Pulling", "Pulled"]
     assert isinstance(Request, type)
