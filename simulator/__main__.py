@@ -1,6 +1,7 @@
 """Command line: python -m simulator run <scenario> [--seed N] [--speed max|<factor>] [--param k=v ...]
               python -m simulator scenarios
               python -m simulator etcdctl [-w json] --script FILE
+              python -m simulator apply -f FILE [-f FILE ...] [--seed N] [--until-idle | --for SECONDS] [-o json|yaml] [--all]
 Bad input exits with status 2 and a message naming the argument."""
 from __future__ import annotations
 
@@ -58,7 +59,22 @@ def main(argv: list[str] | None = None) -> int:
                                          "what `etcdctl -w json` (v3.5) prints, one line per command")
     ctl.add_argument("-w", "--write-out", default="json", help='output format; only "json" is supported')
     ctl.add_argument("--script", required=True, metavar="FILE", help="one etcdctl command per line")
+    app = sub.add_parser("apply", help="create the objects of Kubernetes manifests in a fresh simulated cluster, "
+                                       "run it, and print every object (Events included) as a kubectl List")
+    app.add_argument("-f", "--filename", action="append", required=True, metavar="FILE",
+                     help="a YAML or JSON file (several documents separated by ---), a directory, or - for stdin")
+    app.add_argument("--seed", default="1")
+    until = app.add_mutually_exclusive_group()
+    until.add_argument("--until-idle", action="store_true",
+                       help="run until nothing but Lease renewals happens for 5 simulated seconds (the default)")
+    until.add_argument("--for", dest="for_seconds", metavar="SECONDS",
+                       help="run this many simulated seconds after the last object is created")
+    app.add_argument("-o", "--output", default="json", choices=["json", "yaml"])
+    app.add_argument("--all", action="store_true", help="also print the objects the bootstrapped cluster held")
     args = ap.parse_args(argv)  # argparse itself exits with 2 on a malformed command line
+
+    if args.cmd == "apply":
+        return _apply(args)
 
     if args.cmd == "etcdctl":
         return _etcdctl(args.write_out, args.script)
@@ -117,6 +133,29 @@ def _etcdctl(write_out: str, script: str) -> int:
     except BrokenPipeError:
         return 0
     return 0
+
+
+def _apply(args) -> int:
+    from . import apply
+
+    try:
+        seed = int(args.seed)
+    except ValueError:
+        return _fail(f"--seed: must be an integer, got {args.seed!r}")
+    if seed < 0 or seed > 2**63 - 1:
+        return _fail("--seed: must be between 0 and 2^63-1")
+    for_seconds = None
+    if args.for_seconds is not None:
+        try:
+            for_seconds = float(args.for_seconds)
+        except ValueError:
+            return _fail(f"--for: must be a number of seconds, got {args.for_seconds!r}")
+        if not (0 <= for_seconds <= 86400):
+            return _fail("--for: must be between 0 and 86400 seconds")
+    try:
+        return apply.run(args.filename, seed=seed, for_seconds=for_seconds, output=args.output, include_all=args.all)
+    except BrokenPipeError:
+        return 0
 
 
 if __name__ == "__main__":
