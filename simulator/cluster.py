@@ -5,11 +5,13 @@ Kubernetes version modelled: v1.31 (kind v0.24's default node image, kindest/nod
 """
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import clock, ids
 from .apiserver import ApiServer, Credential, Request, Response
+from .apiserver import authz
 from .apiserver.authn import Authenticator
 from .controller_manager import ControllerManager
 from .etcd import EtcdCluster
@@ -17,7 +19,21 @@ from .kernel import Environment, Future
 from .kubelet import ContainerRuntime, Kubelet
 from .kubelet import images as img
 from .scheduler import Scheduler
-from .trace import Tracer
+from .trace import Tracer, ref
+
+# Pieces other modules provide; absent ones are simply not run (each is wired here once it exists).
+try:
+    from .apiserver.lb import LoadBalancer
+except ImportError:  # pragma: no cover
+    LoadBalancer = None
+try:
+    from .kubeproxy.proxy import KubeProxy
+except ImportError:  # pragma: no cover
+    KubeProxy = None
+try:
+    from .leaderelection import LeaderElector
+except ImportError:  # pragma: no cover
+    LeaderElector = None
 
 K8S_VERSION = "v1.31.0"
 BOOT_T = -900.0  # the bootstrapped objects were created 15 minutes before the scenario starts
@@ -29,6 +45,10 @@ ADMIN = Credential.x509("kubernetes-admin", "kubeadm:cluster-admins")
 PRELOADED = ["registry.k8s.io/pause:3.10", "docker.io/kindest/kindnetd:v20250512-df8de77b",
              f"registry.k8s.io/kube-proxy:{K8S_VERSION}"]
 # kubeadm v1.31 ships CoreDNS v1.11.3 (cmd/kubeadm/app/constants/constants.go CoreDNSVersion).
+# The DaemonSets kind installs: its CNI (kindnet) and kube-proxy, one Pod per node.
+DAEMONSETS = [("kindnet", "docker.io/kindest/kindnetd:v20250512-df8de77b",
+               {"limits": {"cpu": "100m", "memory": "50Mi"}, "requests": {"cpu": "100m", "memory": "50Mi"}}),
+              ("kube-proxy", f"registry.k8s.io/kube-proxy:{K8S_VERSION}", {})]
 CP_IMAGES = ["registry.k8s.io/coredns/coredns:v1.11.3", "docker.io/kindest/local-path-provisioner:v20250214-acbabc1a"]
 
 
@@ -41,6 +61,10 @@ class NodeSpec:
     cpu: str = "4"
     memory: str = "8131616Ki"
     pods: str = "110"
+    labels: dict = field(default_factory=dict)   # added to (or, without kind defaults, instead of) kind's labels
+    taints: list = field(default_factory=list)   # added to kind's control-plane taint (none on workers)
+    zone: str = ""                                # topology.kubernetes.io/zone, when set
+    kind_defaults: bool = True                    # kind's labels, annotations, images and control-plane taint
 
 
 def default_topology(workers: int = 2) -> list[NodeSpec]:
@@ -57,40 +81,147 @@ def component_rng(seed: int, name: str) -> random.Random:
 
 
 class Cluster:
+    """A cluster: its control plane (one instance of each component per control-plane node, etcd members
+    stacked on them as kubeadm does) and its nodes (kubelet, kube-proxy, container runtime each).
+
+    A topology without any control-plane node gives a control plane hosted off the nodes (one instance of
+    each component, on a host named "control-plane" that runs no kubelet): that is what `simulator apply`
+    uses when the manifests bring their own Nodes.
+    """
+
     def __init__(self, seed: int, run_id: str, topology: list[NodeSpec] | None = None):
         self.seed = seed
         self.env = Environment()
         self.tracer = Tracer(self.env, run_id)
-        self.topology = topology or default_topology()
-        self.etcd = EtcdCluster(self.env, component_rng(seed, "etcd"), self.tracer)
+        self.topology = list(default_topology() if topology is None else topology)
+        cps = [n.name for n in self.topology if n.role == "control-plane"]
+        self.hosted_control_plane = not cps
+        self.control_plane_hosts = cps or ["control-plane"]
+        k = len(self.control_plane_hosts)
+        # Names keep the single-instance run's RNG streams ("apiserver", not "apiserver-1") so that adding
+        # HA did not change every existing trace.
+        def rng(base: str, i: int) -> random.Random:
+            return component_rng(seed, base if i == 0 else f"{base}-{i + 1}")
+        self.etcd = EtcdCluster(self.env, component_rng(seed, "etcd"), self.tracer,
+                                members=[f"etcd-{i + 1}" for i in range(k)])
         self.authenticator = Authenticator()
-        self.apiserver = ApiServer(self.env, component_rng(seed, "apiserver"), self.tracer, self.etcd, self.authenticator)
-        self.scheduler = Scheduler(self.env, component_rng(seed, "scheduler"), self.tracer, self.apiserver)
-        self.controller_manager = ControllerManager(self.env, component_rng(seed, "controller-manager"), self.tracer, self.apiserver)
+        self.apiservers = [ApiServer(self.env, rng("apiserver", i), self.tracer, self.etcd, self.authenticator,
+                                     instance=f"apiserver-{i + 1}", node=host, etcd_member=f"etcd-{i + 1}")
+                           for i, host in enumerate(self.control_plane_hosts)]
+        for a in self.apiservers:
+            a.start_compaction(300.0)  # kube-apiserver --etcd-compaction-interval=5m
+        self.apiserver = self.apiservers[0]
+        # Clients outside the control plane (kubectl, kubelets, kube-proxy) reach the API servers through
+        # the load balancer in front of them (kind's HA "external-load-balancer" container); the scheduler
+        # and controller-manager of a control-plane node talk to their local API server (kubeadm writes
+        # the local endpoint into scheduler.conf and controller-manager.conf).
+        self.lb = LoadBalancer(self.env, component_rng(seed, "load-balancer"), self.tracer, self.apiservers) if k > 1 else self.apiserver
+        self.schedulers = [Scheduler(self.env, rng("scheduler", i), self.tracer, self.apiservers[i],
+                                     instance=f"scheduler-{i + 1}", node=host)
+                           for i, host in enumerate(self.control_plane_hosts)]
+        self.scheduler = self.schedulers[0]
+        self.controller_managers = [ControllerManager(self.env, rng("controller-manager", i), self.tracer, self.apiservers[i],
+                                                      instance=f"controller-manager-{i + 1}", node=host)
+                                    for i, host in enumerate(self.control_plane_hosts)]
+        self.controller_manager = self.controller_managers[0]
         self.runtimes: dict[str, ContainerRuntime] = {}
         self.kubelets: dict[str, Kubelet] = {}
+        self.proxies: dict = {}
         for n in self.topology:
-            preload = PRELOADED + (CP_IMAGES if n.role == "control-plane" else [])
-            rt = ContainerRuntime(n.name, n.pod_cidr, component_rng(seed, f"container-runtime/{n.name}"), preload)
-            self.runtimes[n.name] = rt
-            self.kubelets[n.name] = Kubelet(self.env, component_rng(seed, f"kubelet/{n.name}"), self.tracer,
-                                            self.apiserver, n.name, n.ip, rt)
+            self._make_node_agents(n)
         self._boot_rng = component_rng(seed, "bootstrap")
+        # The identity each leader-elected component holds its Lease with: "<hostname>_<uuid>" (set in _bootstrap).
+        self.identities: dict[str, str] = {}
         self.tracer.enabled = False
         self._bootstrap()
         self.tracer.enabled = True
-        self.scheduler.start()
-        self.controller_manager.start()
-        for k in self.kubelets.values():
-            k.start()
+        self._last_write = 0.0
+        self.etcd.store.watch("/registry/", prefix=True, callback=self._on_write)
+        self.electors: list = []
+        for i in range(k):
+            self._elect("kube-scheduler", i, self.schedulers[i])
+            self._elect("kube-controller-manager", i, self.controller_managers[i])
+        for n in self.topology:
+            self._start_node_agents(n.name)
+
+    def _make_node_agents(self, n: NodeSpec) -> None:
+        preload = PRELOADED + (CP_IMAGES if n.role == "control-plane" else [])
+        rt = ContainerRuntime(n.name, n.pod_cidr, component_rng(self.seed, f"container-runtime/{n.name}"), preload)
+        self.runtimes[n.name] = rt
+        self.kubelets[n.name] = Kubelet(self.env, component_rng(self.seed, f"kubelet/{n.name}"), self.tracer,
+                                        self.lb, n.name, n.ip, rt)
+        if KubeProxy is not None:
+            self.proxies[n.name] = KubeProxy(self.env, component_rng(self.seed, f"kube-proxy/{n.name}"), self.tracer,
+                                             self.lb, n.name)
+
+    def _start_node_agents(self, name: str) -> None:
+        self.kubelets[name].start()
+        if name in self.proxies:
+            self.proxies[name].start()
+
+    def _elect(self, lease: str, i: int, component) -> None:
+        component.start()
+        if LeaderElector is None:
+            return
+        el = LeaderElector(self.env, component_rng(self.seed, f"leaderelection/{lease}/{i}"), self.tracer,
+                           self.apiservers[i], lease, self.identities[f"{lease}/{i}"], component)
+        self.electors.append(el)
+        el.start()
+
+    # ---- nodes coming and going ---------------------------------------------------------------------
+    def add_node(self, spec: NodeSpec, node: dict | None = None):
+        """A new node joins: its kubelet registers the Node (or adopts `node`, a Node object created from a
+        manifest) and starts, with its kube-proxy. Returns the kubelet."""
+        self.topology.append(spec)
+        self._make_node_agents(spec)
+        kubelet = self.kubelets[spec.name]
+        kubelet.register(node if node is not None else self._node(spec))
+        self._start_node_agents(spec.name)
+        return kubelet
+
+    def stop_node(self, name: str) -> None:
+        """The node goes down: its kubelet stops heartbeating and its kube-proxy stops."""
+        self.kubelets[name].stop()
+        if name in self.proxies:
+            self.proxies[name].stop()
+
+    def start_node(self, name: str) -> None:
+        self._start_node_agents(name)
+
+    # ---- running --------------------------------------------------------------------------------------
+    def _on_write(self, ev) -> None:
+        # Lease renewals are the cluster's pulse, not activity.
+        if not ev.kv.key.startswith("/registry/leases/"):
+            self._last_write = self.env.now
+
+    def busy(self) -> bool:
+        comps = [*self.schedulers, *self.controller_managers, *self.kubelets.values(), *self.proxies.values()]
+        return any(getattr(c, "busy", None) is not None and c.busy() for c in comps)
+
+    def run_until_idle(self, quiet: float = 5.0, limit: float = 600.0) -> bool:
+        """Run until nothing but Lease renewals has been written for `quiet` virtual seconds and no
+        component is busy; stop at `limit` virtual seconds from now. True when idle was reached."""
+        env = self.env
+        deadline = env.now + limit
+        self._last_write = env.now
+        while env.pending() and env.peek() <= deadline:
+            if env.peek() > self._last_write + quiet and not self.busy():
+                env.now = max(env.now, self._last_write + quiet)
+                return True
+            env.step()
+        return not env.pending()
+
+    def client(self, credential: Credential | None = None, who: dict | None = None):
+        from .client import Client
+        return Client(self.lb, credential or ADMIN, who or ref("kubectl", "kubectl"))
 
     # ---- the API, for scenarios and tests ----------------------------------------------------------
     def request(self, req: Request) -> Future:
-        return self.apiserver.handle(req)
+        return self.lb.handle(req)
 
     def call(self, req: Request) -> Response:
         """Serve one request to completion (running the clock) and return the response."""
-        fut = self.apiserver.handle(req)
+        fut = self.lb.handle(req)
         self.env.run(until=fut)
         return fut.value
 
@@ -98,7 +229,12 @@ class Cluster:
         return self.apiserver.get(key)
 
     def run(self, until: float | None = None) -> None:
-        while self.env.pending() and (until is None or self.env.peek() <= until):
+        """Run to virtual time `until`; without it, until the cluster is idle (leases renew forever, so
+        "until nothing is scheduled" would never come)."""
+        if until is None:
+            self.run_until_idle()
+            return
+        while self.env.pending() and self.env.peek() <= until:
             self.env.step()
 
     # ---- what the scenario.started event shows ----------------------------------------------------
@@ -106,6 +242,8 @@ class Cluster:
         out = []
         for n in self.topology:
             node = self.apiserver.get(f"/registry/minions/{n.name}")
+            if node is None:
+                continue
             alloc = node["status"]["allocatable"]
             out.append({"name": n.name, "role": n.role, "labels": node["metadata"]["labels"],
                         "taints": node["spec"].get("taints", []),
@@ -114,14 +252,17 @@ class Cluster:
         return out
 
     def components_summary(self) -> list[dict]:
-        cp = self.topology[0].name
-        comps = [{"component": "kubectl", "instance": "kubectl", "node": None},
-                 {"component": "apiserver", "instance": self.apiserver.instance, "node": cp},
-                 {"component": "etcd", "instance": self.etcd.leader, "node": cp},
-                 {"component": "scheduler", "instance": self.scheduler.instance, "node": cp},
-                 # No cloud-controller-manager: kind runs none (there is no cloud provider). The dashboard
-                 # still draws the lesson's box, greyed out, because this list does not name it.
-                 {"component": "controller-manager", "instance": self.controller_manager.instance, "node": cp}]
+        comps = [{"component": "kubectl", "instance": "kubectl", "node": None}]
+        if self.lb is not self.apiserver:
+            comps.append({"component": "load-balancer", "instance": "load-balancer", "node": None})
+        for i, host in enumerate(self.control_plane_hosts):
+            node = None if self.hosted_control_plane else host
+            comps += [{"component": "apiserver", "instance": self.apiservers[i].instance, "node": node},
+                      {"component": "etcd", "instance": self.etcd.members[i], "node": node},
+                      {"component": "scheduler", "instance": self.schedulers[i].instance, "node": node},
+                      # No cloud-controller-manager: kind runs none (there is no cloud provider). The
+                      # dashboard still draws the lesson's box, greyed out, because this list does not name it.
+                      {"component": "controller-manager", "instance": self.controller_managers[i].instance, "node": node}]
         for n in self.topology:
             for c in ("kubelet", "kube-proxy", "container-runtime"):
                 comps.append({"component": c, "instance": n.name, "node": n.name})
@@ -169,6 +310,22 @@ class Cluster:
             "metadata": self._meta("kubernetes", "default", labels={"component": "apiserver", "provider": "kubernetes"}),
             "spec": {"ports": [{"name": "https", "protocol": "TCP", "port": 443, "targetPort": 6443}],
                      "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP", "sessionAffinity": "None"}})
+        # The API server keeps the `kubernetes` Service's endpoints itself (its EndpointReconciler, lease
+        # mode: every API server's advertise address, port 6443).
+        ips = [n.ip for n in self.topology if n.role == "control-plane"] or ["172.18.0.2"]
+        self._put("/registry/services/endpoints/default/kubernetes", {
+            "kind": "Endpoints", "apiVersion": "v1",
+            "metadata": self._meta("kubernetes", "default", labels={"endpointslice.kubernetes.io/skip-mirror": "true"}),
+            "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]})
+        self._put("/registry/endpointslices/default/kubernetes", {
+            "kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+            "metadata": self._meta("kubernetes", "default", labels={"kubernetes.io/service-name": "kubernetes"}),
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [ip], "conditions": {"ready": True}} for ip in ips],
+            "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]})
+        if self.hosted_control_plane:
+            self._bootstrap_leases()
+            return
         self._put("/registry/services/specs/kube-system/kube-dns", {
             "kind": "Service", "apiVersion": "v1",
             "metadata": self._meta("kube-dns", "kube-system", labels={"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"}),
@@ -177,75 +334,56 @@ class Cluster:
                      "selector": {"k8s-app": "kube-dns"}, "clusterIP": "10.96.0.10", "clusterIPs": ["10.96.0.10"],
                      "type": "ClusterIP"}})
         self._bootstrap_pods()
+        self._bootstrap_leases()
+
+    def _bootstrap_leases(self) -> None:
         for n in self.topology:
             self._put(f"/registry/leases/kube-node-lease/{n.name}", {
                 "kind": "Lease", "apiVersion": "coordination.k8s.io/v1", "metadata": self._meta(n.name, "kube-node-lease"),
                 "spec": {"holderIdentity": n.name, "leaseDurationSeconds": 40, "renewTime": clock.rfc3339_micro(-2.0)}})
         for name in ("kube-controller-manager", "kube-scheduler"):
+            for i, host in enumerate(self.control_plane_hosts):
+                self.identities[f"{name}/{i}"] = f"{host}_{ids.uid(self._boot_rng)}"
+            # The first control-plane node's instance won the first election when the cluster was created.
             self._put(f"/registry/leases/kube-system/{name}", {
                 "kind": "Lease", "apiVersion": "coordination.k8s.io/v1", "metadata": self._meta(name, "kube-system"),
-                "spec": {"holderIdentity": f"{self.topology[0].name}_{ids.uid(self._boot_rng)}", "leaseDurationSeconds": 15,
-                         "renewTime": clock.rfc3339_micro(-1.0)}})
+                "spec": {"holderIdentity": self.identities[f"{name}/0"], "leaseDurationSeconds": 15,
+                         "acquireTime": clock.rfc3339_micro(BOOT_T), "renewTime": clock.rfc3339_micro(-1.0),
+                         "leaseTransitions": 0}})
 
     def _bootstrap_rbac(self) -> None:
-        # plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go (subset of the rules).
-        roles = {
-            "cluster-admin": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
-            "system:kube-scheduler": [
-                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
-                {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
-                {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete", "get", "list", "watch"]},
-                {"apiGroups": [""], "resources": ["bindings", "pods/binding"], "verbs": ["create"]},
-                {"apiGroups": [""], "resources": ["pods/status"], "verbs": ["patch", "update"]},
-                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create", "get", "update"]},
-            ],
-            "system:kube-controller-manager": [
-                {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
-                {"apiGroups": ["*"], "resources": ["*"], "verbs": ["list", "watch"]},
-            ],
-            "system:node": [  # exists, but bound to nobody: kubelets are authorized by the Node authorizer
-                {"apiGroups": [""], "resources": ["pods/status"], "verbs": ["patch", "update"]},
-            ],
-            "system:basic-user": [{"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]}],
-            "system:discovery": [{"nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"], "verbs": ["get"]}],
-            "system:public-info-viewer": [{"nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"], "verbs": ["get"]}],
-        }
-        for name, rules in roles.items():
-            self._put(f"/registry/clusterroles/{name}", {
-                "kind": "ClusterRole", "apiVersion": "rbac.authorization.k8s.io/v1",
-                "metadata": self._meta(name, labels={"kubernetes.io/bootstrapping": "rbac-defaults"}), "rules": rules})
-        bindings = [
-            ("cluster-admin", "cluster-admin", [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:masters"}]),
-            # kubeadm (v1.29+) binds the admin kubeconfig's group instead of using system:masters.
-            ("kubeadm:cluster-admins", "cluster-admin", [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "kubeadm:cluster-admins"}]),
-            ("system:basic-user", "system:basic-user", [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:authenticated"}]),
-            ("system:discovery", "system:discovery", [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:authenticated"}]),
-            ("system:kube-controller-manager", "system:kube-controller-manager", [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "system:kube-controller-manager"}]),
-            ("system:kube-scheduler", "system:kube-scheduler", [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "system:kube-scheduler"}]),
-            ("system:node", "system:node", None),
-            ("system:public-info-viewer", "system:public-info-viewer", [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:authenticated"},
-                                                                        {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "system:unauthenticated"}]),
-        ]
-        for name, role, subjects in bindings:
-            b = {"kind": "ClusterRoleBinding", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": self._meta(name),
-                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role}}
-            if subjects:
-                b["subjects"] = subjects
-            self._put(f"/registry/clusterrolebindings/{name}", b)
+        # The API server's RBAC bootstrap policy (plugin/pkg/auth/authorizer/rbac/bootstrappolicy), as
+        # simulator.apiserver.authz defines it, plus kubeadm's kubeadm:cluster-admins binding.
+        for obj in authz.bootstrap_cluster_roles():
+            obj = dict(obj)
+            obj["metadata"] = {**self._meta(obj["metadata"]["name"]), **{k: v for k, v in obj["metadata"].items() if k != "name"}}
+            self._put(f"/registry/clusterroles/{obj['metadata']['name']}", obj)
+        for obj in authz.bootstrap_cluster_role_bindings():
+            obj = dict(obj)
+            obj["metadata"] = {**self._meta(obj["metadata"]["name"]), **{k: v for k, v in obj["metadata"].items() if k != "name"}}
+            self._put(f"/registry/clusterrolebindings/{obj['metadata']['name']}", obj)
 
     def _node(self, n: NodeSpec) -> dict:
         labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
                   "kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux"}
         spec: dict = {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr], "providerID": f"kind://docker/kind/{n.name}"}
-        if n.role == "control-plane":
+        if n.role == "control-plane" and n.kind_defaults:
             labels["node-role.kubernetes.io/control-plane"] = ""
             labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
             # kubeadm taints control-plane nodes so ordinary Pods stay off them.
             spec["taints"] = [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]
+        if n.zone:
+            labels["topology.kubernetes.io/zone"] = n.zone
+        labels.update(n.labels)
+        if n.taints:
+            spec["taints"] = spec.get("taints", []) + [dict(t) for t in n.taints]
         images = PRELOADED + (CP_IMAGES if n.role == "control-plane" else [])
         cap = {"cpu": n.cpu, "ephemeral-storage": "102626232Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0",
                "memory": n.memory, "pods": n.pods}
         t = clock.rfc3339(BOOT_T)
+        # With node Leases the kubelet rewrites its status only on a change or every 5 minutes
+        # (nodeStatusReportFrequency): the last such report was a minute ago.
+        hb = clock.rfc3339(-60.0)
         return {
             "kind": "Node", "apiVersion": "v1",
             "metadata": self._meta(n.name, labels=labels, annotations={
@@ -255,10 +393,10 @@ class Cluster:
             "status": {
                 "capacity": cap, "allocatable": dict(cap),
                 "conditions": [
-                    {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory", "message": "kubelet has sufficient memory available", "lastHeartbeatTime": t, "lastTransitionTime": t},
-                    {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure", "message": "kubelet has no disk pressure", "lastHeartbeatTime": t, "lastTransitionTime": t},
-                    {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID", "message": "kubelet has sufficient PID available", "lastHeartbeatTime": t, "lastTransitionTime": t},
-                    {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": t, "lastTransitionTime": t},
+                    {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory", "message": "kubelet has sufficient memory available", "lastHeartbeatTime": hb, "lastTransitionTime": t},
+                    {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure", "message": "kubelet has no disk pressure", "lastHeartbeatTime": hb, "lastTransitionTime": t},
+                    {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID", "message": "kubelet has sufficient PID available", "lastHeartbeatTime": hb, "lastTransitionTime": t},
+                    {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": hb, "lastTransitionTime": t},
                 ],
                 "addresses": [{"type": "InternalIP", "address": n.ip}, {"type": "Hostname", "address": n.name}],
                 "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
@@ -288,33 +426,113 @@ class Cluster:
                                           for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")]}}
 
     def _bootstrap_pods(self) -> None:
-        cp = self.topology[0].name
-        # kubeadm's static Pod manifests (cmd/kubeadm/app/phases/controlplane/manifests.go, etcd/local.go).
+        if self.hosted_control_plane:
+            return  # the control plane runs elsewhere; the nodes carry only what is applied to them
+        # kubeadm's static Pod manifests (cmd/kubeadm/app/phases/controlplane/manifests.go, etcd/local.go):
+        # one set per control-plane node, as mirror Pods owned by their Node.
         static = [("etcd", "registry.k8s.io/etcd:3.5.21-0", {"cpu": "100m", "memory": "100Mi"}),
                   ("kube-apiserver", f"registry.k8s.io/kube-apiserver:{K8S_VERSION}", {"cpu": "250m"}),
                   ("kube-controller-manager", f"registry.k8s.io/kube-controller-manager:{K8S_VERSION}", {"cpu": "200m"}),
                   ("kube-scheduler", f"registry.k8s.io/kube-scheduler:{K8S_VERSION}", {"cpu": "100m"})]
-        for comp, image, req in static:
-            p = self._pod(f"{comp}-{cp}", cp, [{"name": comp, "image": image, "resources": {"requests": req}}],
-                          "system-node-critical", {"component": comp, "tier": "control-plane"}, host_network=True,
-                          owner={"apiVersion": "v1", "kind": "Node", "name": cp, "uid": "", "controller": True})
-            self._put(f"/registry/pods/kube-system/{p['metadata']['name']}", p)
+        for cp in self.control_plane_hosts:
+            node_uid = self._uid_of(f"/registry/minions/{cp}")
+            for comp, image, req in static:
+                p = self._pod(f"{comp}-{cp}", cp, [{"name": comp, "image": image, "resources": {"requests": req}}],
+                              "system-node-critical", {"component": comp, "tier": "control-plane"}, host_network=True,
+                              owner={"apiVersion": "v1", "kind": "Node", "name": cp, "uid": node_uid, "controller": True})
+                self._put(f"/registry/pods/kube-system/{p['metadata']['name']}", p)
+        cp = self.control_plane_hosts[0]
         rs_hash = ids.rand_string(self._boot_rng, 10)
+        dep, rs = self._coredns_workload(rs_hash)
         for _ in range(2):
             name = f"coredns-{rs_hash}-{ids.rand_string(self._boot_rng, 5)}"
             p = self._pod(name, cp, [{"name": "coredns", "image": "registry.k8s.io/coredns/coredns:v1.11.3",
                                       "resources": {"limits": {"memory": "170Mi"}, "requests": {"cpu": "100m", "memory": "70Mi"}}}],
                           "system-cluster-critical", {"k8s-app": "kube-dns", "pod-template-hash": rs_hash},
-                          owner={"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"coredns-{rs_hash}", "uid": "", "controller": True},
+                          owner={"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs["metadata"]["name"],
+                                 "uid": rs["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True},
                           tolerations=[{"key": "CriticalAddonsOnly", "operator": "Exists"},
                                        {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])
             self._put(f"/registry/pods/kube-system/{name}", p)
+        daemonsets = {}
+        for ds, image, res in DAEMONSETS:
+            obj = self._daemonset(ds, image, res)
+            daemonsets[ds] = obj
         for n in self.topology:
-            for ds, image, res in (("kindnet", "docker.io/kindest/kindnetd:v20250512-df8de77b",
-                                    {"limits": {"cpu": "100m", "memory": "50Mi"}, "requests": {"cpu": "100m", "memory": "50Mi"}}),
-                                   ("kube-proxy", f"registry.k8s.io/kube-proxy:{K8S_VERSION}", {})):
+            if not n.kind_defaults:
+                continue
+            for ds, image, res in DAEMONSETS:
                 name = f"{ds}-{ids.rand_string(self._boot_rng, 5)}"
+                d = daemonsets[ds]["metadata"]
                 p = self._pod(name, n.name, [{"name": ds if ds != "kindnet" else "kindnet-cni", "image": image, "resources": res}],
                               "system-node-critical", {"k8s-app": ds}, host_network=True,
-                              owner={"apiVersion": "apps/v1", "kind": "DaemonSet", "name": ds, "uid": "", "controller": True})
+                              owner={"apiVersion": "apps/v1", "kind": "DaemonSet", "name": ds, "uid": d["uid"],
+                                     "controller": True, "blockOwnerDeletion": True})
                 self._put(f"/registry/pods/kube-system/{name}", p)
+        n_nodes = sum(1 for n in self.topology if n.kind_defaults)
+        for obj in daemonsets.values():
+            obj["status"] = {"currentNumberScheduled": n_nodes, "desiredNumberScheduled": n_nodes, "numberAvailable": n_nodes,
+                             "numberMisscheduled": 0, "numberReady": n_nodes, "observedGeneration": 1, "updatedNumberScheduled": n_nodes}
+            self._put(f"/registry/daemonsets/kube-system/{obj['metadata']['name']}", obj)
+
+    def _uid_of(self, key: str) -> str:
+        kv = self.etcd.store.get(key)
+        return json.loads(kv.value)["metadata"]["uid"] if kv else ""
+
+    def _coredns_workload(self, rs_hash: str) -> tuple[dict, dict]:
+        """The coredns Deployment kubeadm creates (cmd/kubeadm/app/phases/addons/dns/manifests.go) and the
+        ReplicaSet its controller made: 2 replicas, maxUnavailable 1, on the control plane."""
+        template = {"metadata": {"labels": {"k8s-app": "kube-dns"}},
+                    "spec": {"priorityClassName": "system-cluster-critical", "serviceAccountName": "coredns",
+                             "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"},
+                                             {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}],
+                             "nodeSelector": {"kubernetes.io/os": "linux"},
+                             "containers": [{"name": "coredns", "image": "registry.k8s.io/coredns/coredns:v1.11.3",
+                                             "imagePullPolicy": "IfNotPresent", "args": ["-conf", "/etc/coredns/Corefile"],
+                                             "resources": {"limits": {"memory": "170Mi"}, "requests": {"cpu": "100m", "memory": "70Mi"}},
+                                             "ports": [{"containerPort": 53, "name": "dns", "protocol": "UDP"},
+                                                       {"containerPort": 53, "name": "dns-tcp", "protocol": "TCP"},
+                                                       {"containerPort": 9153, "name": "metrics", "protocol": "TCP"}]}],
+                             "dnsPolicy": "Default", "restartPolicy": "Always", "schedulerName": "default-scheduler",
+                             "terminationGracePeriodSeconds": 30}}
+        dep = {"kind": "Deployment", "apiVersion": "apps/v1",
+               "metadata": self._meta("coredns", "kube-system", labels={"k8s-app": "kube-dns"}, generation=1,
+                                      annotations={"deployment.kubernetes.io/revision": "1"}),
+               "spec": {"replicas": 2, "selector": {"matchLabels": {"k8s-app": "kube-dns"}}, "template": template,
+                        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": "25%"}},
+                        "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600},
+               "status": {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2, "availableReplicas": 2,
+                          "conditions": [
+                              {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                               "message": "Deployment has minimum availability.",
+                               "lastUpdateTime": clock.rfc3339(BOOT_T), "lastTransitionTime": clock.rfc3339(BOOT_T)},
+                              {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                               "message": f'ReplicaSet "coredns-{rs_hash}" has successfully progressed.',
+                               "lastUpdateTime": clock.rfc3339(BOOT_T), "lastTransitionTime": clock.rfc3339(BOOT_T)}]}}
+        rs_template = json.loads(json.dumps(template))
+        rs_template["metadata"]["labels"]["pod-template-hash"] = rs_hash
+        rs = {"kind": "ReplicaSet", "apiVersion": "apps/v1",
+              "metadata": self._meta(f"coredns-{rs_hash}", "kube-system", labels={"k8s-app": "kube-dns", "pod-template-hash": rs_hash},
+                                     generation=1,
+                                     annotations={"deployment.kubernetes.io/desired-replicas": "2",
+                                                  "deployment.kubernetes.io/max-replicas": "3",
+                                                  "deployment.kubernetes.io/revision": "1"},
+                                     ownerReferences=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "coredns",
+                                                       "uid": dep["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]),
+              "spec": {"replicas": 2, "selector": {"matchLabels": {"k8s-app": "kube-dns", "pod-template-hash": rs_hash}},
+                       "template": rs_template},
+              "status": {"replicas": 2, "fullyLabeledReplicas": 2, "readyReplicas": 2, "availableReplicas": 2, "observedGeneration": 1}}
+        self._put("/registry/deployments/kube-system/coredns", dep)
+        self._put(f"/registry/replicasets/kube-system/coredns-{rs_hash}", rs)
+        return dep, rs
+
+    def _daemonset(self, name: str, image: str, res: dict) -> dict:
+        return {"kind": "DaemonSet", "apiVersion": "apps/v1",
+                "metadata": self._meta(name, "kube-system", labels={"k8s-app": name}, generation=1),
+                "spec": {"selector": {"matchLabels": {"k8s-app": name}},
+                         "template": {"metadata": {"labels": {"k8s-app": name}},
+                                      "spec": {"containers": [{"name": name if name != "kindnet" else "kindnet-cni", "image": image,
+                                                               "resources": res}],
+                                               "hostNetwork": True, "priorityClassName": "system-node-critical",
+                                               "tolerations": [{"operator": "Exists"}]}},
+                         "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}}}
