@@ -13,27 +13,16 @@ from . import clock, ids
 from .apiserver import ApiServer, Credential, Request, Response
 from .apiserver import authz
 from .apiserver.authn import Authenticator
+from .apiserver.lb import LoadBalancer
 from .controller_manager import ControllerManager
 from .etcd import EtcdCluster
 from .kernel import Environment, Future
 from .kubelet import ContainerRuntime, Kubelet
 from .kubelet import images as img
+from .kubeproxy.proxy import KubeProxy
+from .leaderelection import LeaderElector
 from .scheduler import Scheduler
 from .trace import Tracer, ref
-
-# Pieces other modules provide; absent ones are simply not run (each is wired here once it exists).
-try:
-    from .apiserver.lb import LoadBalancer
-except ImportError:  # pragma: no cover
-    LoadBalancer = None
-try:
-    from .kubeproxy.proxy import KubeProxy
-except ImportError:  # pragma: no cover
-    KubeProxy = None
-try:
-    from .leaderelection import LeaderElector
-except ImportError:  # pragma: no cover
-    LeaderElector = None
 
 K8S_VERSION = "v1.31.0"
 BOOT_T = -900.0  # the bootstrapped objects were created 15 minutes before the scenario starts
@@ -89,7 +78,8 @@ class Cluster:
     uses when the manifests bring their own Nodes.
     """
 
-    def __init__(self, seed: int, run_id: str, topology: list[NodeSpec] | None = None):
+    def __init__(self, seed: int, run_id: str, topology: list[NodeSpec] | None = None, *,
+                 scheduler_pace: str = "classroom"):
         self.seed = seed
         self.env = Environment()
         self.tracer = Tracer(self.env, run_id)
@@ -116,8 +106,9 @@ class Cluster:
         # and controller-manager of a control-plane node talk to their local API server (kubeadm writes
         # the local endpoint into scheduler.conf and controller-manager.conf).
         self.lb = LoadBalancer(self.env, component_rng(seed, "load-balancer"), self.tracer, self.apiservers) if k > 1 else self.apiserver
+        # Leader-elected: each instance schedules only while its LeaderElector holds the Lease.
         self.schedulers = [Scheduler(self.env, rng("scheduler", i), self.tracer, self.apiservers[i],
-                                     instance=f"scheduler-{i + 1}", node=host)
+                                     instance=f"scheduler-{i + 1}", node=host, leading=False, pace=scheduler_pace)
                            for i, host in enumerate(self.control_plane_hosts)]
         self.scheduler = self.schedulers[0]
         self.controller_managers = [ControllerManager(self.env, rng("controller-manager", i), self.tracer, self.apiservers[i],
@@ -138,6 +129,7 @@ class Cluster:
         self._last_write = 0.0
         self.etcd.store.watch("/registry/", prefix=True, callback=self._on_write)
         self.electors: list = []
+        self._electors_of: dict[int, list] = {}
         for i in range(k):
             self._elect("kube-scheduler", i, self.schedulers[i])
             self._elect("kube-controller-manager", i, self.controller_managers[i])
@@ -150,9 +142,8 @@ class Cluster:
         self.runtimes[n.name] = rt
         self.kubelets[n.name] = Kubelet(self.env, component_rng(self.seed, f"kubelet/{n.name}"), self.tracer,
                                         self.lb, n.name, n.ip, rt)
-        if KubeProxy is not None:
-            self.proxies[n.name] = KubeProxy(self.env, component_rng(self.seed, f"kube-proxy/{n.name}"), self.tracer,
-                                             self.lb, n.name)
+        self.proxies[n.name] = KubeProxy(self.env, component_rng(self.seed, f"kube-proxy/{n.name}"), self.tracer,
+                                         self.lb, n.name)
 
     def _start_node_agents(self, name: str) -> None:
         self.kubelets[name].start()
@@ -161,11 +152,10 @@ class Cluster:
 
     def _elect(self, lease: str, i: int, component) -> None:
         component.start()
-        if LeaderElector is None:
-            return
         el = LeaderElector(self.env, component_rng(self.seed, f"leaderelection/{lease}/{i}"), self.tracer,
                            self.apiservers[i], lease, self.identities[f"{lease}/{i}"], component)
         self.electors.append(el)
+        self._electors_of.setdefault(i, []).append(el)
         el.start()
 
     # ---- nodes coming and going ---------------------------------------------------------------------
@@ -180,12 +170,29 @@ class Cluster:
         return kubelet
 
     def stop_node(self, name: str) -> None:
-        """The node goes down: its kubelet stops heartbeating and its kube-proxy stops."""
+        """The node goes down: its kubelet stops heartbeating and its kube-proxy stops; on a control-plane
+        node its API server, etcd member, scheduler and controller-manager stop too (their Leases expire
+        and a standby on another control-plane node takes over)."""
         self.kubelets[name].stop()
-        if name in self.proxies:
-            self.proxies[name].stop()
+        self.proxies[name].stop()
+        if name in self.control_plane_hosts and not self.hosted_control_plane:
+            i = self.control_plane_hosts.index(name)
+            for el in self._electors_of.get(i, []):
+                el.stop()
+            self.schedulers[i].stop()
+            self.controller_managers[i].stop()
+            self.apiservers[i].stop()
+            self.etcd.stop_member(self.etcd.members[i])
 
     def start_node(self, name: str) -> None:
+        if name in self.control_plane_hosts and not self.hosted_control_plane:
+            i = self.control_plane_hosts.index(name)
+            self.etcd.start_member(self.etcd.members[i])
+            self.apiservers[i].start()
+            self.schedulers[i].start()
+            self.controller_managers[i].start()
+            for el in self._electors_of.get(i, []):
+                el.start()
         self._start_node_agents(name)
 
     # ---- running --------------------------------------------------------------------------------------

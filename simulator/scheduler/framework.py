@@ -1,5 +1,9 @@
 """The scheduling framework's vocabulary, named as upstream does
 (pkg/scheduler/framework/interface.go, types.go, cycle_state.go; k8s.io/kube-scheduler/framework).
+
+`PodInfo` caches what the plugins keep asking about a pod (its requests, priority, affinity terms, host
+ports), as upstream's framework.PodInfo does, so that parsing happens once per pod, not once per node.
+`NodeInfo.pods` maps uid -> PodInfo in the order the pods were added.
 """
 from __future__ import annotations
 
@@ -48,6 +52,7 @@ class Status:
 
 
 _SUCCESS = Status(Code.Success)
+_SKIP = Status(Code.Skip)
 
 
 def success() -> Status:
@@ -55,14 +60,24 @@ def success() -> Status:
     return _SUCCESS
 
 
+def skip() -> Status:
+    """The shared Skip status (never mutate it)."""
+    return _SKIP
+
+
 class CycleState(dict):
-    """Data plugins share within one scheduling cycle (framework.CycleState), keyed by string."""
+    """Data plugins share within one scheduling cycle (framework.CycleState), keyed by string.
+    The scheduler writes "all_nodes" (the snapshot's NodeInfo list, in node-tree order), "total_nodes"
+    and "pod_info" before PreFilter."""
 
     def write(self, key: str, value) -> None:
         self[key] = value
 
     def read(self, key: str):
         return self[key]
+
+    def clone(self) -> "CycleState":
+        return CycleState(self)
 
 
 @dataclass
@@ -75,38 +90,173 @@ class Resource:
         self.milli_cpu += other.milli_cpu
         self.memory += other.memory
 
+    def sub(self, other: "Resource") -> None:
+        self.milli_cpu -= other.milli_cpu
+        self.memory -= other.memory
+
+
+def _container_requests(c: dict, nonzero: bool) -> tuple[int, int]:
+    req = (c.get("resources") or {}).get("requests") or {}
+    if nonzero:
+        return (parse_cpu_milli(req["cpu"]) if "cpu" in req else DEFAULT_MILLI_CPU_REQUEST,
+                parse_bytes(req["memory"]) if "memory" in req else DEFAULT_MEMORY_REQUEST)
+    return (parse_cpu_milli(req["cpu"]) if "cpu" in req else 0, parse_bytes(req["memory"]) if "memory" in req else 0)
+
+
+def _requests(pod: dict, nonzero: bool) -> Resource:
+    """k8s.io/component-helpers/resource PodRequests: the sum over containers, then the max with each
+    init container (they run one at a time, before the others), plus spec.overhead."""
+    spec = pod["spec"]
+    cpu = mem = 0
+    for c in spec.get("containers") or []:
+        a, b = _container_requests(c, nonzero)
+        cpu += a
+        mem += b
+    for c in spec.get("initContainers") or []:
+        a, b = _container_requests(c, nonzero)
+        cpu, mem = max(cpu, a), max(mem, b)
+    over = spec.get("overhead") or {}
+    if over:
+        cpu += parse_cpu_milli(over["cpu"]) if "cpu" in over else 0
+        mem += parse_bytes(over["memory"]) if "memory" in over else 0
+    return Resource(cpu, mem)
+
 
 def pod_requests(pod: dict, state: "CycleState | None" = None) -> Resource:
-    """Sum of the containers' requests (init containers and overhead are ignored for now). Within a
-    cycle it is computed once and kept in the CycleState, as NodeResourcesFit's PreFilter does."""
+    """The pod's requests as NodeResourcesFit's PreFilter computes them (kept in the CycleState)."""
     if state is not None:
+        pi = state.get("pod_info")
+        if pi is not None and pi.pod is pod:
+            return pi.req
         hit = state.get("PreFilterNodeResourcesFit")
         if hit is None:
-            hit = state["PreFilterNodeResourcesFit"] = pod_requests(pod)
+            hit = state["PreFilterNodeResourcesFit"] = _requests(pod, False)
         return hit
-    r = Resource()
-    for c in pod["spec"].get("containers", []):
-        req = c.get("resources", {}).get("requests", {})
-        if "cpu" in req:
-            r.milli_cpu += parse_cpu_milli(req["cpu"])
-        if "memory" in req:
-            r.memory += parse_bytes(req["memory"])
-    return r
+    return _requests(pod, False)
 
 
 def pod_nonzero_requests(pod: dict, state: "CycleState | None" = None) -> Resource:
     """schedutil.GetNonzeroRequests per container: a missing cpu/memory request counts as the default."""
     if state is not None:
+        pi = state.get("pod_info")
+        if pi is not None and pi.pod is pod:
+            return pi.nz
         hit = state.get("nonZeroPodRequests")
         if hit is None:
-            hit = state["nonZeroPodRequests"] = pod_nonzero_requests(pod)
+            hit = state["nonZeroPodRequests"] = _requests(pod, True)
         return hit
-    r = Resource()
-    for c in pod["spec"].get("containers", []):
-        req = c.get("resources", {}).get("requests", {})
-        r.milli_cpu += parse_cpu_milli(req["cpu"]) if "cpu" in req else DEFAULT_MILLI_CPU_REQUEST
-        r.memory += parse_bytes(req["memory"]) if "memory" in req else DEFAULT_MEMORY_REQUEST
-    return r
+    return _requests(pod, True)
+
+
+def pod_priority(pod: dict) -> int:
+    """corev1helpers.PodPriority: spec.priority (set by the Priority admission plugin), 0 when unset."""
+    p = pod["spec"].get("priority")
+    return int(p) if p is not None else 0
+
+
+def host_ports(pod: dict) -> list[tuple[str, str, int]]:
+    """(hostIP, protocol, hostPort) of every container port with a hostPort (nodeports.go getContainerPorts)."""
+    out = []
+    for c in pod["spec"].get("containers") or []:
+        for p in c.get("ports") or []:
+            hp = p.get("hostPort") or 0
+            if hp > 0:
+                out.append((p.get("hostIP") or "0.0.0.0", p.get("protocol") or "TCP", int(hp)))
+    return out
+
+
+# ---- label selectors (k8s.io/apimachinery/pkg/apis/meta/v1 LabelSelectorAsSelector) ---------------------
+def match_label_selector(selector: dict | None, labels: dict) -> bool:
+    """A nil selector matches nothing; an empty one matches everything."""
+    if selector is None:
+        return False
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e["key"], e["operator"], e.get("values") or []
+        if op == "In":
+            if labels.get(key) not in values or key not in labels:
+                return False
+        elif op == "NotIn":
+            if key in labels and labels[key] in values:
+                return False
+        elif op == "Exists":
+            if key not in labels:
+                return False
+        elif op == "DoesNotExist":
+            if key in labels:
+                return False
+        else:
+            return False
+    return True
+
+
+def _labels(pod: dict) -> dict:
+    return pod["metadata"].get("labels") or {}
+
+
+@dataclass
+class AffinityTerm:
+    """framework.AffinityTerm: a PodAffinityTerm with its namespaces resolved."""
+    selector: dict | None
+    topology_key: str
+    namespaces: frozenset          # explicit namespaces (the pod's own when neither list nor selector is set)
+    ns_selector: dict | None        # None: no namespaceSelector; {}: every namespace
+    weight: int = 0
+
+    def matches(self, pod: dict, ns_labels: dict | None = None) -> bool:
+        """AffinityTerm.Matches: the namespace is listed or picked by the namespace selector, and the
+        label selector matches the pod's labels."""
+        ns = pod["metadata"].get("namespace", "")
+        if ns not in self.namespaces:
+            if self.ns_selector is None:
+                return False
+            if self.ns_selector and not match_label_selector(self.ns_selector, ns_labels or {}):
+                return False
+        return match_label_selector(self.selector, _labels(pod))
+
+
+def _terms(pod: dict, kind: str, required: bool) -> list[AffinityTerm]:
+    aff = (pod["spec"].get("affinity") or {}).get(kind) or {}
+    ns = pod["metadata"].get("namespace", "")
+    out = []
+    if required:
+        raw = [(t, 0) for t in aff.get("requiredDuringSchedulingIgnoredDuringExecution") or []]
+    else:
+        raw = [(w.get("podAffinityTerm") or {}, int(w.get("weight", 0)))
+               for w in aff.get("preferredDuringSchedulingIgnoredDuringExecution") or []]
+    for t, weight in raw:
+        names = t.get("namespaces") or []
+        nss = t.get("namespaceSelector")
+        namespaces = frozenset(names) if (names or nss is not None) else frozenset((ns,))
+        out.append(AffinityTerm(t.get("labelSelector"), t.get("topologyKey", ""), namespaces, nss, weight))
+    return out
+
+
+class PodInfo:
+    """framework.PodInfo: the pod plus what is parsed from it once."""
+    __slots__ = ("pod", "uid", "req", "nz", "priority", "ports", "required_affinity", "required_anti_affinity",
+                 "preferred_affinity", "preferred_anti_affinity", "has_affinity", "terminating")
+
+    def __init__(self, pod: dict):
+        self.pod = pod
+        self.uid = pod["metadata"].get("uid", "")
+        self.req = _requests(pod, False)
+        self.nz = _requests(pod, True)
+        self.priority = pod_priority(pod)
+        self.ports = host_ports(pod)
+        aff = pod["spec"].get("affinity") or {}
+        if aff.get("podAffinity") or aff.get("podAntiAffinity"):
+            self.required_affinity = _terms(pod, "podAffinity", True)
+            self.required_anti_affinity = _terms(pod, "podAntiAffinity", True)
+            self.preferred_affinity = _terms(pod, "podAffinity", False)
+            self.preferred_anti_affinity = _terms(pod, "podAntiAffinity", False)
+        else:
+            self.required_affinity = self.required_anti_affinity = self.preferred_affinity = self.preferred_anti_affinity = []
+        self.has_affinity = bool(self.required_affinity or self.required_anti_affinity or self.preferred_affinity
+                                 or self.preferred_anti_affinity)
+        self.terminating = pod["metadata"].get("deletionTimestamp") is not None
 
 
 @dataclass
@@ -119,39 +269,75 @@ class ImageStateSummary:
 class NodeInfo:
     """Node-level aggregated information the scheduler keeps in its cache (framework.NodeInfo)."""
     node: dict
-    pods: list[dict] = field(default_factory=list)
+    pods: dict = field(default_factory=dict)   # uid -> PodInfo, in the order added
     requested: Resource = field(default_factory=Resource)
     non_zero_requested: Resource = field(default_factory=Resource)
     allocatable: Resource = field(default_factory=Resource)
     image_states: dict[str, ImageStateSummary] = field(default_factory=dict)
+    used_ports: dict = field(default_factory=dict)            # (ip, protocol, port) -> count
+    pods_with_affinity: int = 0
+    pods_with_required_anti_affinity: int = 0
 
     @property
     def name(self) -> str:
         return self.node["metadata"]["name"]
 
+    @property
+    def labels(self) -> dict:
+        return self.node["metadata"].get("labels") or {}
+
     @staticmethod
     def from_node(node: dict) -> "NodeInfo":
-        alloc = node.get("status", {}).get("allocatable", {})
         ni = NodeInfo(node)
-        ni.allocatable = Resource(parse_cpu_milli(alloc.get("cpu", "0")), parse_bytes(alloc.get("memory", "0")),
-                                  int(alloc.get("pods", "110")))
+        ni.set_allocatable(node)
         return ni
 
-    def add_pod(self, pod: dict) -> None:
-        self.pods.append(pod)
-        self.requested.add(pod_requests(pod))
-        self.non_zero_requested.add(pod_nonzero_requests(pod))
+    def set_allocatable(self, node: dict) -> None:
+        st = node.get("status") or {}
+        alloc = st.get("allocatable") or st.get("capacity") or {}
+        self.allocatable = Resource(parse_cpu_milli(alloc.get("cpu", "0")), parse_bytes(alloc.get("memory", "0")),
+                                    int(alloc.get("pods", "110")))
 
-    def remove_pod(self, uid: str) -> None:
-        for i, p in enumerate(self.pods):
-            if p["metadata"].get("uid") == uid:
-                del self.pods[i]
-                r, nz = pod_requests(p), pod_nonzero_requests(p)
-                self.requested.milli_cpu -= r.milli_cpu
-                self.requested.memory -= r.memory
-                self.non_zero_requested.milli_cpu -= nz.milli_cpu
-                self.non_zero_requested.memory -= nz.memory
-                return
+    def pod_list(self) -> list[dict]:
+        return [pi.pod for pi in self.pods.values()]
+
+    def add_pod(self, pod) -> PodInfo:
+        pi = pod if isinstance(pod, PodInfo) else PodInfo(pod)
+        self.pods[pi.uid] = pi
+        self.requested.add(pi.req)
+        self.non_zero_requested.add(pi.nz)
+        for p in pi.ports:
+            self.used_ports[p] = self.used_ports.get(p, 0) + 1
+        if pi.has_affinity:
+            self.pods_with_affinity += 1
+        if pi.required_anti_affinity:
+            self.pods_with_required_anti_affinity += 1
+        return pi
+
+    def remove_pod(self, uid: str) -> PodInfo | None:
+        pi = self.pods.pop(uid, None)
+        if pi is None:
+            return None
+        self.requested.sub(pi.req)
+        self.non_zero_requested.sub(pi.nz)
+        for p in pi.ports:
+            n = self.used_ports.get(p, 0) - 1
+            if n > 0:
+                self.used_ports[p] = n
+            else:
+                self.used_ports.pop(p, None)
+        if pi.has_affinity:
+            self.pods_with_affinity -= 1
+        if pi.required_anti_affinity:
+            self.pods_with_required_anti_affinity -= 1
+        return pi
+
+    def clone(self) -> "NodeInfo":
+        ni = NodeInfo(self.node, dict(self.pods), Resource(self.requested.milli_cpu, self.requested.memory),
+                      Resource(self.non_zero_requested.milli_cpu, self.non_zero_requested.memory),
+                      self.allocatable, self.image_states, dict(self.used_ports), self.pods_with_affinity,
+                      self.pods_with_required_anti_affinity)
+        return ni
 
 
 class Plugin:

@@ -46,7 +46,7 @@ def test_pod_too_big_for_every_node_gets_failed_scheduling(cluster):
     resp = create_pod(cluster, pod_manifest("huge", requests={"cpu": "16"}))
     assert resp.code == 201
     cluster.tracer.buffer.clear()
-    cluster.run()
+    cluster.run(until=cluster.env.now + 30)
     msg = ("0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
            "2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, "
            "2 No preemption victims found for incoming pod..")
@@ -64,7 +64,7 @@ def test_pod_too_big_for_every_node_gets_failed_scheduling(cluster):
 
 def test_node_selector_is_honoured(cluster):
     assert create_pod(cluster, pod_manifest("pinned", nodeSelector={"kubernetes.io/hostname": "worker-2"})).code == 201
-    cluster.run()
+    cluster.run(until=cluster.env.now + 30)
     assert cluster.get("/registry/pods/default/pinned")["spec"]["nodeName"] == "worker-2"
 
 

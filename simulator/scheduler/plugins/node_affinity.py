@@ -27,13 +27,21 @@ def _match_expr(expr: dict, labels: dict) -> bool:
     return False
 
 
-def _term_matches(term: dict, labels: dict) -> bool:
-    exprs = term.get("matchExpressions", [])
-    return bool(exprs) and all(_match_expr(e, labels) for e in exprs)
+def _term_matches(term: dict, labels: dict, name: str | None = None) -> bool:
+    """A NodeSelectorTerm: its matchExpressions on the labels and matchFields (metadata.name only) ANDed;
+    a term with neither matches nothing (nodeaffinity.nodeSelectorTerms.Match)."""
+    exprs = term.get("matchExpressions") or []
+    fields = term.get("matchFields") or []
+    if not exprs and not fields:
+        return False
+    if fields and name is None:
+        return False
+    return (all(_match_expr(e, labels) for e in exprs)
+            and all(f.get("key") == "metadata.name" and _match_expr({**f, "key": "n"}, {"n": name}) for f in fields))
 
 
 def fits(pod: dict, node_info) -> bool:
-    labels = node_info.node["metadata"].get("labels", {})
+    labels = node_info.node["metadata"].get("labels") or {}
     for k, v in (pod["spec"].get("nodeSelector") or {}).items():
         if labels.get(k) != v:
             return False
@@ -41,8 +49,21 @@ def fits(pod: dict, node_info) -> bool:
            .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
     terms = req.get("nodeSelectorTerms")
     if terms:
-        return any(_term_matches(t, labels) for t in terms)
+        return any(_term_matches(t, labels, node_info.name) for t in terms)
     return True
+
+
+def required_node_affinity(pod: dict):
+    """nodeaffinity.GetRequiredNodeAffinity(pod).Match as a predicate over a node's labels and name."""
+    return lambda labels, name: fits(pod, _Node(labels, name))
+
+
+class _Node:
+    __slots__ = ("node", "name")
+
+    def __init__(self, labels, name):
+        self.node = {"metadata": {"labels": labels, "name": name}}
+        self.name = name
 
 
 def _preferred(pod: dict) -> list:
@@ -69,7 +90,7 @@ class NodeAffinity(FilterPlugin, ScorePlugin):
         return success() if _preferred(pod) else Status(Code.Skip, [], NAME)
 
     def score(self, state, pod, node_info) -> int:
-        labels = node_info.node["metadata"].get("labels", {})
+        labels = node_info.node["metadata"].get("labels") or {}
         return sum(p["weight"] for p in _preferred(pod) if _term_matches(p.get("preference", {}), labels))
 
     def normalize_score(self, state, pod, scores) -> None:

@@ -2,10 +2,11 @@
 
 Filter: the pod's requests must fit in allocatable minus what the node's pods already request
 (reasons "Too many pods", "Insufficient cpu", "Insufficient memory"; Unschedulable, because removing
-pods - preemption - could help).
+pods - preemption - could help). A pod requesting nothing is checked against the pod count only.
 Score (default strategy LeastAllocated, cpu and memory weight 1 each): for each resource
 (allocatable - requested) * 100 / allocatable, where requested counts every pod with the non-zero
-defaults (100m CPU, 200Mi memory for a container without requests), then the weighted mean.
+defaults (100m CPU, 200Mi memory for a container without requests), then the weighted mean over the
+resources the node has (a resource with allocatable 0 is left out, as leastResourceScorer does).
 """
 from ..framework import MAX_NODE_SCORE, Code, FilterPlugin, ScorePlugin, Status, pod_nonzero_requests, pod_requests, success
 
@@ -43,6 +44,11 @@ class NodeResourcesFit(FilterPlugin, ScorePlugin):
 
     def score(self, state, pod, node_info) -> int:
         p = pod_nonzero_requests(pod, state)
-        cpu = least_requested_score(node_info.non_zero_requested.milli_cpu + p.milli_cpu, node_info.allocatable.milli_cpu)
-        mem = least_requested_score(node_info.non_zero_requested.memory + p.memory, node_info.allocatable.memory)
-        return (cpu * 1 + mem * 1) // 2
+        total = weights = 0
+        for req, alloc in ((node_info.non_zero_requested.milli_cpu + p.milli_cpu, node_info.allocatable.milli_cpu),
+                           (node_info.non_zero_requested.memory + p.memory, node_info.allocatable.memory)):
+            if alloc == 0:
+                continue
+            total += least_requested_score(req, alloc)
+            weights += 1
+        return total // weights if weights else 0
