@@ -17,12 +17,27 @@ CONTRACT_TYPES = [
 
 
 def test_event_catalog_has_every_contract_type():
-    assert list(events.CATALOG) == CONTRACT_TYPES
+    # The contract's types must all stay; new types may be added, but each must be well formed.
+    missing = [t for t in CONTRACT_TYPES if t not in events.CATALOG]
+    assert not missing, f"contract event types missing from the catalog: {missing}"
+    assert list(events.TYPES) == list(events.CATALOG)
+    for t, et in events.TYPES.items():
+        assert et.type == t and isinstance(t, str) and t.strip() == t and t, t
+        assert et.component in events.COMPONENTS or et.component == "client", (t, et.component)
+        assert isinstance(et.flow, str) and et.flow, t
+        assert isinstance(et.description, str) and et.description.strip(), t
+        assert events.CATALOG[t] == et.description, t
+        assert isinstance(et.data, tuple) and all(isinstance(k, str) and k for k in et.data), (t, et.data)
+        assert len(set(et.data)) == len(et.data), (t, "duplicate data keys")
+        assert isinstance(et.steps, tuple), (t, et.steps)
+        assert all(type(n) is int and 1 <= n <= 10 for n in et.steps), (t, et.steps)
     cj = events.catalog_json()
     json.dumps(cj)
-    assert set(cj["types"]) == set(CONTRACT_TYPES)
+    assert list(cj["types"]) == list(events.TYPES)
     for t, entry in cj["types"].items():
-        assert entry["description"] and entry["data"] is not None
+        assert entry["description"] == events.TYPES[t].description
+        assert entry["data"] == list(events.TYPES[t].data)
+        assert entry["steps"] == list(events.TYPES[t].steps)
 
 
 def test_pod_create_emits_only_catalogued_data_keys(pod_create_events):
