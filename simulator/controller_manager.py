@@ -29,6 +29,7 @@ from .controllers.garbagecollector import GarbageCollector
 from .controllers.namespace import NamespaceController
 from .controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
 from .controllers.replicaset import ReplicaSetController
+from .controllers.resourcequota import ResourceQuotaController
 from .controllers.serviceaccount import RootCACertPublisher, ServiceAccountsController
 from .kernel import Environment
 from .leaderelection import LeaderElector
@@ -52,7 +53,7 @@ INFORMERS = ("namespaces", "serviceaccounts", "configmaps", "nodes", "leases", "
 
 CONTROLLERS = (ReplicaSetController, DeploymentController, GarbageCollector, NodeLifecycleController,
                TaintEvictionController, EndpointsController, EndpointSliceController, NamespaceController,
-               ServiceAccountsController, RootCACertPublisher)
+               ServiceAccountsController, RootCACertPublisher, ResourceQuotaController)
 
 
 def _selects(selector: dict | None, labels: dict) -> bool:

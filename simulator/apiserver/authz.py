@@ -115,8 +115,8 @@ def non_resource_url_matches(rule: dict, path: str) -> bool:
     return False
 
 
-def rule_allows(rule: dict, a: Attributes) -> bool:
-    """rbac.go RuleAllows."""
+def _allows_but_name(rule: dict, a: Attributes) -> bool:
+    """RuleAllows without its resourceNames check (a non-resource request has none)."""
     if not _has(rule.get("verbs"), a.verb):
         return False
     if not a.resource_request:
@@ -124,9 +124,14 @@ def rule_allows(rule: dict, a: Attributes) -> bool:
     combined = f"{a.resource}/{a.subresource}" if a.subresource else a.resource
     if not _has(rule.get("apiGroups"), a.api_group):
         return False
-    if not resource_matches(rule, combined, a.subresource):
+    return resource_matches(rule, combined, a.subresource)
+
+
+def rule_allows(rule: dict, a: Attributes) -> bool:
+    """rbac.go RuleAllows."""
+    if not _allows_but_name(rule, a):
         return False
-    names = rule.get("resourceNames")
+    names = rule.get("resourceNames") if a.resource_request else None
     return not names or a.name in names
 
 
@@ -191,9 +196,71 @@ def aggregated_rules(role: dict, cluster_roles: dict[str, dict]) -> list[dict]:
 class RBACAuthorizer:
     NAME = "RBAC"
 
+    _CACHE_MAX = 65536
+
     def __init__(self, lister: Callable[[str], list[dict]]):
         # lister(resource) -> objects of clusterroles / clusterrolebindings / roles / rolebindings
         self._list = lister
+        # Decisions by request attributes, valid while the four RBAC lists are unchanged: the lister hands
+        # back the same list object until its resource changes (the API server memoizes it per change), so
+        # the lists' identities and lengths are the generation stamp. Decisions are immutable, shared.
+        self._stamp: tuple = ()
+        # (attributes but the name) -> (decision, False), or (None, True) when some rule's resourceNames was
+        # consulted, and then the decisions by name are in _by_name.
+        self._decisions: dict[tuple, tuple[Decision | None, bool]] = {}
+        self._by_name: dict[tuple, Decision | None] = {}
+        self._cluster_roles: dict[str, dict] | None = None
+        self._name_used = False
+
+    def _current(self) -> None:
+        ls = self._list
+        a, b, c, d = ls("clusterroles"), ls("clusterrolebindings"), ls("roles"), ls("rolebindings")
+        st = self._stamp
+        if st and a is st[0] and b is st[1] and c is st[2] and d is st[3] and st[4] == (len(a), len(b), len(c), len(d)):
+            return
+        self._stamp = (a, b, c, d, (len(a), len(b), len(c), len(d)))
+        self._decisions, self._by_name = {}, {}
+        self._cluster_roles = None
+
+    def authorize(self, a: Attributes) -> Decision | None:
+        self._current()
+        u = a.user
+        key = (u.name, tuple(u.groups), a.verb, a.resource, a.subresource, a.namespace, a.api_group, a.path,
+               a.resource_request)
+        cache = self._decisions
+        hit = cache.get(key)
+        if hit is not None:
+            if not hit[1]:
+                return hit[0]
+            d = self._by_name.get((key, a.name), self)
+            if d is not self:
+                return d
+        # Only a rule whose verbs, groups and resources match and that lists resourceNames makes the
+        # decision depend on the object's name (the reasons never name the object).
+        self._name_used = False
+        d = self._authorize(a)
+        if len(cache) >= self._CACHE_MAX or len(self._by_name) >= self._CACHE_MAX:
+            cache.clear()
+            self._by_name.clear()
+        if self._name_used:
+            cache[key] = (None, True)
+            self._by_name[(key, a.name)] = d
+        else:
+            cache[key] = (d, False)
+        return d
+
+    def _allows(self, rules: list[dict], a: Attributes) -> bool:
+        """any(rule_allows(r, a) for r in rules), noting whether a resourceNames list was consulted."""
+        for r in rules:
+            if not _allows_but_name(r, a):
+                continue
+            names = r.get("resourceNames") if a.resource_request else None
+            if not names:
+                return True
+            self._name_used = True
+            if a.name in names:
+                return True
+        return False
 
     def _role_rules(self, ref: dict, binding_ns: str, cluster_roles: dict, ns_roles: dict) -> tuple[list[dict] | None, str]:
         """GetRoleReferenceRules: (rules, error)."""
@@ -213,8 +280,10 @@ class RBACAuthorizer:
             return role.get("rules") or [], ""
         return None, f'unsupported role reference kind: "{kind}"'
 
-    def authorize(self, a: Attributes) -> Decision | None:
-        cluster_roles = {r["metadata"]["name"]: r for r in self._list("clusterroles")}
+    def _authorize(self, a: Attributes) -> Decision | None:
+        cluster_roles = self._cluster_roles
+        if cluster_roles is None:
+            cluster_roles = self._cluster_roles = {r["metadata"]["name"]: r for r in self._list("clusterroles")}
         errors: list[str] = []
         for b in self._list("clusterrolebindings"):
             subject = next((s for s in b.get("subjects") or () if applies_to_user(s, a.user, "")), None)
@@ -224,7 +293,7 @@ class RBACAuthorizer:
             if rules is None:
                 errors.append(err)
                 continue
-            if any(rule_allows(r, a) for r in rules):
+            if self._allows(rules, a):
                 ref = b["roleRef"]
                 return Decision(True, self.NAME, f'RBAC: allowed by ClusterRoleBinding "{b["metadata"]["name"]}" of '
                                                  f'{ref["kind"]} "{ref["name"]}" to {describe_subject(subject, "")}')
@@ -241,7 +310,7 @@ class RBACAuthorizer:
                 if rules is None:
                     errors.append(err)
                     continue
-                if any(rule_allows(r, a) for r in rules):
+                if self._allows(rules, a):
                     ref = b["roleRef"]
                     return Decision(True, self.NAME, f'RBAC: allowed by RoleBinding "{b["metadata"]["name"]}/{ns}" of '
                                                      f'{ref["kind"]} "{ref["name"]}" to {describe_subject(subject, ns)}')

@@ -3,7 +3,10 @@
 kind puts an HAProxy container (kindest/haproxy) in front of the control-plane nodes when there is more
 than one; kubeadm's HA guide does the same with HAProxy or kube-vip. It balances TCP connections
 round-robin over the backends that pass their health check (GET /healthz); a stopped instance fails it
-and gets no new requests. Watches are long-lived connections: when their instance stops, the stream
+and gets no new requests. So does an instance whose own etcd member is stopped: kubeadm's stacked control
+plane points each kube-apiserver at the member on its node (--etcd-servers=https://127.0.0.1:2379), and its
+`etcd` health check (k8s.io/apiserver/pkg/storage/storagebackend/factory/etcd3.go newETCD3Check, part of
+/healthz and /readyz) fails when that member does not answer. Watches are long-lived connections: when their instance stops, the stream
 breaks and the client (a reflector) re-establishes it through the load balancer on a healthy instance,
 from the last resourceVersion it saw (or relists when that is too old).
 """
@@ -33,15 +36,27 @@ class LoadBalancer:
             a.on_lifecycle(lambda event, broken, a=a: self._on_lifecycle(a, event, broken))
 
     # ---- routing ------------------------------------------------------------------------------------
+    @staticmethod
+    def is_healthy(a: ApiServer) -> bool:
+        """The backend's health check: the instance runs and so does the etcd member it talks to (when it
+        is pinned to one and the etcd cluster reports its members' state)."""
+        if not a.running:
+            return False
+        member = getattr(a, "etcd_member", None)
+        nodes = getattr(a.etcd, "nodes", None)
+        if member and isinstance(nodes, dict) and member in nodes:
+            return bool(getattr(nodes[member], "running", True))
+        return True
+
     def healthy(self) -> list[ApiServer]:
-        return [a for a in self.apiservers if a.running]
+        return [a for a in self.apiservers if self.is_healthy(a)]
 
     def pick(self) -> ApiServer | None:
         """Round-robin over the healthy backends."""
         n = len(self.apiservers)
         for i in range(n):
             a = self.apiservers[(self._next + i) % n]
-            if a.running:
+            if self.is_healthy(a):
                 self._next = (self._next + i + 1) % n
                 return a
         return None

@@ -51,6 +51,8 @@ from .authn import Authenticator, Credential, UserInfo
 from .authz import Attributes, NodeAuthorizer, RBACAuthorizer, UnionAuthorizer
 
 COMPONENT = "apiserver"
+# plugin/pkg/admission/resourcequota/controller.go: e.checkQuotas(quotas, admissionAttributes, 3)
+QUOTA_RETRIES = 3
 
 # The watch cache's event window (k8s.io/apiserver/pkg/storage/cacher/watch_cache.go): it starts at
 # defaultLowerBoundCapacity events and grows up to defaultUpperBoundCapacity; when full, events older than
@@ -226,6 +228,7 @@ class ApiServer(Component):
         self._order = 0
         self._generation: dict[str, int] = {}             # resource -> bumped on every change (for memos)
         self._memo: dict[str, tuple[int, list]] = {}
+        self._quota_queue: dict[str, list] = {}         # namespace -> quota-charging creates, first holds it
         self._lifecycle: list[Callable[[str], None]] = []  # notified on "stopped" / "started"
         self._relist()
         etcd.store.watch("/registry/", prefix=True, callback=self._on_etcd_event)
@@ -865,6 +868,64 @@ class ApiServer(Component):
             ops.append(Op.put(k, _encode(o)))
         return compares, ops
 
+    def _create_txn(self, req: Request, user: UserInfo, a, key: str, obj: dict) -> Generator:
+        """The create's transaction, retried after a lost quota CAS (QUOTA_RETRIES); returns the TxnResponse,
+        or a failure Response."""
+        for retries_left in range(QUOTA_RETRIES, -1, -1):
+            xc, xops = self._extra_writes(a)
+            resp = yield self._txn(req, [Compare(key, "mod_revision", "==", 0)] + xc, xops + [Op.put(key, _encode(obj))],
+                                   [Op.get(key)], obj)
+            failed = self._etcd_failed(req, resp, user)
+            if failed is not None:
+                return failed
+            if resp.succeeded or (resp.responses and resp.responses[0] is not None) or not getattr(a, "writes", None):
+                break
+            # the main key is free: an admission (quota) write lost its race
+            lost = a.writes[0].get("metadata", {}).get("name", "")
+            if retries_left == 0:
+                return self._fail(req, st.conflict("resourcequotas", lost), user)
+            err = self._recheck_quota(req, a, obj)
+            if err is not None:
+                return self._fail(req, err, user)
+        return resp
+
+    def _recheck_quota(self, req: Request, a, obj: dict) -> dict | None:
+        """checkQuotas' retry: drop the lost quota writes and run the ResourceQuota plugin again against the
+        quotas as the cache now has them (it may now refuse with the exceeded-quota 403)."""
+        a.writes.clear()
+        for plugin in self.admission:
+            if plugin.NAME != "ResourceQuota" or not (plugin.VALIDATING and plugin.handles(a)):
+                continue
+            try:
+                notes = plugin.validate(a, obj, self)
+            except adm.AdmissionError as e:
+                self._emit_admission(req, "validating", plugin.NAME, "deny", [], [e.status["message"]])
+                return e.status
+            self._emit_admission(req, "validating", plugin.NAME, "admit", [], ["retry after a quota conflict"] + (notes or []))
+        return None
+
+    def _quota_lock(self, ns: str) -> Generator:
+        """Wait for the namespace's quota turn; returns whether it had to wait."""
+        q = self._quota_queue.setdefault(ns, [])
+        if not q:
+            q.append(None)
+            return False
+        fut = self.env.future()
+        q.append(fut)
+        yield fut
+        return True
+
+    def _quota_unlock(self, ns: str) -> None:
+        q = self._quota_queue.get(ns)
+        if not q:
+            return
+        q.pop(0)
+        if q:  # hand the turn to the next waiter (it now holds it: None at the head)
+            nxt, q[0] = q[0], None
+            nxt.resolve(True)
+        else:
+            del self._quota_queue[ns]
+
     # ---- get / list ---------------------------------------------------------------------------------
     def _get(self, req: Request, user: UserInfo, info: registry.ResourceInfo) -> Response:
         key = registry.key(req.resource, req.namespace, req.name)
@@ -912,8 +973,15 @@ class ApiServer(Component):
             try:
                 out = fn(self.authorizer, user, body)
             except ValueError as e:
-                return self._fail(req, st._status(422, "Invalid", str(e), {"group": "authorization.k8s.io",
-                                                                          "kind": "SelfSubjectAccessReview"}), user)
+                # pkg/registry/authorization/selfsubjectaccessreview/rest.go Create: ValidateSelfSubjectAccessReview
+                # errors -> apierrors.NewInvalid(authorizationapi.Kind(r.Kind), "", errs): the qualified kind
+                # "SelfSubjectAccessReview.authorization.k8s.io" in the message, group and kind in the details.
+                causes = getattr(e, "causes", None) or [{"reason": "FieldValueInvalid", "field": "spec", "message": str(e)}]
+                status = st.invalid("SelfSubjectAccessReview", "", causes)
+                status["message"] = status["message"].replace('SelfSubjectAccessReview ""', 'SelfSubjectAccessReview.authorization.k8s.io ""', 1)
+                status["details"] = {"name": "", "group": "authorization.k8s.io", "kind": "SelfSubjectAccessReview",
+                                     "causes": causes}
+                return self._fail(req, status, user)
         else:
             ra = body.get("spec", {}).get("resourceAttributes") or {}
             d = self.authorizer.authorize(Attributes(user, ra.get("verb", ""), ra.get("resource", ""), ra.get("subresource", ""),
@@ -976,16 +1044,33 @@ class ApiServer(Component):
             return self._ok(req, 201, obj, None, obj)
         # GenericStore.Create -> etcd3 store.Create: Txn(If(mod_revision(key) == 0)).Then(Put(key)).
         self._emit_storage(req, "create", key, obj)
-        xc, xops = self._extra_writes(a)
-        resp = yield self._txn(req, [Compare(key, "mod_revision", "==", 0)] + xc, xops + [Op.put(key, _encode(obj))],
-                               [Op.get(key)], obj)
-        failed = self._etcd_failed(req, resp, user)
-        if failed is not None:
-            return failed
+        # The quota evaluator (plugin/pkg/admission/resourcequota/controller.go checkAttributes ->
+        # checkQuotas(quotas, admissionAttributes, 3)): when the CAS on a quota's status fails, it re-reads
+        # the quotas from its cache and re-checks the request - 3 retries - before giving up with the
+        # conflict. Here the quota writes share the main object's transaction, so the whole txn is retried.
+        # Within one kube-apiserver the evaluator handles a namespace's requests one batch at a time (its
+        # work queue never gives one namespace to two workers), so requests that charge a quota are
+        # serialized per namespace: one that waited is re-checked against the quotas as they are now.
+        locked = False
+        if getattr(a, "writes", None):
+            waited = yield from self._quota_lock(ns)
+            locked = True
+            if waited:
+                err = self._recheck_quota(req, a, obj)
+                if err is not None:
+                    self._quota_unlock(ns)
+                    return self._fail(req, err, user)
+        try:
+            resp = yield from self._create_txn(req, user, a, key, obj)
+        finally:
+            if locked:
+                self._quota_unlock(ns)
+        if isinstance(resp, Response):
+            return resp
         if not resp.succeeded:
             existing = resp.responses[0] if resp.responses else None
-            if existing is None:  # the main key is free: an admission write lost its race
-                return self._fail(req, st.conflict("resourcequotas", (getattr(a, "writes", None) or [{}])[0].get("metadata", {}).get("name", "")), user)
+            if existing is None:
+                return self._fail(req, st.conflict(req.resource, name, group=info.group), user)
             status = st.already_exists(req.resource, name, info.group)
             if json.loads(existing.value).get("metadata", {}).get("deletionTimestamp"):
                 status["message"] = "object is being deleted: " + status["message"]
