@@ -8,15 +8,30 @@ EPOCH = _dt.datetime(2025, 1, 1, 0, 0, 0, tzinfo=_dt.timezone.utc)
 EPOCH_NS = int(EPOCH.timestamp()) * 1_000_000_000
 
 
+# Formatted whole seconds, by virtual second: many objects are stamped within the same second.
+_SECONDS: dict[int, str] = {}
+
+
+def _seconds(s: int) -> str:
+    """EPOCH + s seconds as "%Y-%m-%dT%H:%M:%S" (memoized; the table is bounded)."""
+    hit = _SECONDS.get(s)
+    if hit is None:
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        hit = _SECONDS[s] = (EPOCH + _dt.timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%S")
+    return hit
+
+
 def rfc3339(t: float) -> str:
     """metav1.Time serialises with second precision (RFC 3339, "Z")."""
-    return (EPOCH + _dt.timedelta(seconds=int(t))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _seconds(int(t)) + "Z"
 
 
 def rfc3339_micro(t: float) -> str:
     """metav1.MicroTime (Event.eventTime) keeps microseconds."""
     micros = int(round(t * 1_000_000))
-    return (EPOCH + _dt.timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    s, us = divmod(micros, 1_000_000)
+    return f"{_seconds(s)}.{us:06d}Z"
 
 
 def unix_nano(t: float) -> int:

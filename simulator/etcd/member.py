@@ -352,6 +352,8 @@ class EtcdCluster:
             node.compact_to(max(node.applied - self.catch_up_entries, node.base_index))
 
     def _emit_writes(self, instance: str, prop: Proposal, resp: TxnResponse) -> None:
+        if not self.tracer.enabled:
+            return   # emit() would drop them: skip decoding each value
         for ev in resp.events:
             kv = ev.kv
             if ev.type == "PUT":
@@ -491,4 +493,8 @@ def encode(obj: dict) -> str:
     if meta and "resourceVersion" in meta:
         obj = dict(obj)
         obj["metadata"] = {k: v for k, v in meta.items() if k != "resourceVersion"}
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(obj)
+
+
+# json.dumps(obj, separators=(",", ":"), ensure_ascii=False) without building an encoder per call.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

@@ -18,6 +18,7 @@ keeps history immutable and cheap to keep.
 from __future__ import annotations
 
 import bisect
+import operator
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -59,10 +60,10 @@ class Compare:
             actual: object = kv.value if kv else ""
         else:
             actual = getattr(kv, self.target) if kv else 0
-        return {
-            "==": actual == self.value, "!=": actual != self.value,
-            ">": actual > self.value, "<": actual < self.value,  # type: ignore[operator]
-        }[self.result]
+        return _COMPARE[self.result](actual, self.value)
+
+
+_COMPARE = {"==": operator.eq, "!=": operator.ne, ">": operator.gt, "<": operator.lt}
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class MVCCStore:
         self._history: dict[str, list[tuple[int, KeyValue | None]]] = {}
         self._live: dict[str, KeyValue] = {}
         self._keys: list[str] = []  # all keys that have history, sorted: prefix ranges by bisect
+        self._new_keys: list[str] = []  # keys created since _keys was last sorted (merged in lazily)
         self._log: list[WatchEvent] = []  # every change, in revision order (what watch replays)
         self._watchers: list[tuple[str, bool, Callable[[WatchEvent], None]]] = []
 
@@ -120,9 +122,10 @@ class MVCCStore:
         if not prefix:
             kv = self.get(key, revision)
             return [kv] if kv else []
-        lo = bisect.bisect_left(self._keys, key)
+        keys = self._sorted_keys()
+        lo = bisect.bisect_left(keys, key)
         out: list[KeyValue] = []
-        for k in self._keys[lo:]:
+        for k in keys[lo:]:
             if not k.startswith(key):
                 break
             kv = self.get(k, revision)
@@ -179,7 +182,7 @@ class MVCCStore:
         hist = self._history.get(key)
         if hist is None:
             hist = self._history[key] = []
-            bisect.insort(self._keys, key)
+            self._new_keys.append(key)   # a per-key insort costs a memmove of every key: sort when read
         hist.append((rev, kv))
         if kv is None:
             self._live.pop(key, None)
@@ -193,6 +196,8 @@ class MVCCStore:
             raise CompactedError()
         if revision > self.revision:
             raise ValueError("mvcc: required revision is a future revision")
+        self._sorted_keys()
+        gone = False
         for key in list(self._history):
             hist = self._history[key]
             i = bisect.bisect_right(hist, revision, key=lambda h: h[0])
@@ -203,9 +208,19 @@ class MVCCStore:
                 self._history[key] = keep
             else:
                 del self._history[key]
-                self._keys.remove(key)
+                gone = True
+        if gone:
+            self._keys = [k for k in self._keys if k in self._history]
         self._log = [ev for ev in self._log if ev.kv.mod_revision >= revision]
         self.compact_revision = revision
+
+    def _sorted_keys(self) -> list[str]:
+        new = self._new_keys
+        if new:
+            self._keys.extend(new)
+            self._keys.sort()   # sorted run + a new tail: timsort merges them
+            new.clear()
+        return self._keys
 
     def _check_compacted(self, revision: int) -> None:
         if revision < self.compact_revision:
@@ -233,7 +248,7 @@ class MVCCStore:
     # ---- introspection -----------------------------------------------------------------------------
     def keys_summary(self) -> list[dict]:
         return [{"key": kv.key, "create_revision": kv.create_revision, "mod_revision": kv.mod_revision,
-                 "version": kv.version} for kv in (self._live[k] for k in self._keys if k in self._live)]
+                 "version": kv.version} for kv in (self._live[k] for k in self._sorted_keys() if k in self._live)]
 
 
 def _matches(k: str, key: str, prefix: bool) -> bool:

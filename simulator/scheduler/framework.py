@@ -10,7 +10,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from ..quantity import parse_bytes, parse_cpu_milli
+from ..quantity import parse_bytes as _parse_bytes, parse_cpu_milli as _parse_cpu_milli
+
+_CPU: dict = {}
+_BYTES: dict = {}
+
+
+def parse_cpu_milli(q):
+    """quantity.parse_cpu_milli, memoized for strings (pods of one template carry the same few)."""
+    if type(q) is not str:
+        return _parse_cpu_milli(q)
+    v = _CPU.get(q)
+    if v is None:
+        v = _parse_cpu_milli(q)
+        if len(_CPU) < 4096:
+            _CPU[q] = v
+    return v
+
+
+def parse_bytes(q):
+    """quantity.parse_bytes, memoized for strings."""
+    if type(q) is not str:
+        return _parse_bytes(q)
+    v = _BYTES.get(q)
+    if v is None:
+        v = _parse_bytes(q)
+        if len(_BYTES) < 4096:
+            _BYTES[q] = v
+    return v
+
 
 MAX_NODE_SCORE = 100  # framework.MaxNodeScore
 MIN_NODE_SCORE = 0

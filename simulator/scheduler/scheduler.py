@@ -80,6 +80,8 @@ _REQ_FIELDS = {f.name for f in dataclasses.fields(Request)}
 
 def request(**kw) -> Request:
     """A Request, leaving out fields this API server version does not have yet (query, patch_type)."""
+    if _REQ_FIELDS.issuperset(kw):
+        return Request(**kw)
     return Request(**{k: v for k, v in kw.items() if k in _REQ_FIELDS})
 
 
@@ -772,8 +774,9 @@ class Scheduler(Component):
         ns, name, uid = pod["metadata"]["namespace"], pod["metadata"]["name"], pod["metadata"]["uid"]
         if not self.running:
             return
-        self._event("scheduler.bind", lambda: f"bind {key} to {selected}", lambda: {"node": selected}, objref(pod),
-                    to=self.api.me)
+        if self.tracer.enabled:
+            self._event("scheduler.bind", lambda: f"bind {key} to {selected}", lambda: {"node": selected}, objref(pod),
+                        to=self.api.me)
         binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns, "uid": uid},
                    "target": {"apiVersion": "v1", "kind": "Node", "name": selected}}
         resp = yield self.api.handle(request(method="POST", path=f"/api/v1/namespaces/{ns}/pods/{name}/binding",

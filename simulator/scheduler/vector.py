@@ -338,6 +338,9 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
         processed = n
     if F.size == 1:
         return {"positions": F, "total": None, "selected": A.infos[int(F[0])].name, "processed": processed}
+    # Every node of an unwrapped window feasible (the usual case): the columns are read through a view of
+    # the window instead of gathered by position - the same values.
+    win = slice(start, start + processed) if F.size == processed and start + processed <= n else F
     # ---- Score (weights: TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1, PodTopologySpread 2,
     # InterPodAffinity 2 - Skip here -, NodeResourcesBalancedAllocation 1, ImageLocality 1) ----
     const = 0
@@ -345,23 +348,23 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
         const += 3 * MAX_NODE_SCORE
         total = None
     else:
-        raw = pc.tt_raw[F]
+        raw = pc.tt_raw[win]
         mx = int(raw.max())
         total = 3 * (MAX_NODE_SCORE if mx == 0 else MAX_NODE_SCORE - MAX_NODE_SCORE * raw // mx)
     if pc.na_raw is not None:
-        raw = pc.na_raw[F]
+        raw = pc.na_raw[win]
         mx = int(raw.max())
         part = 2 * (raw if mx == 0 else MAX_NODE_SCORE * raw // mx)
         total = part if total is None else total + part
     # NodeResourcesFit, LeastAllocated over cpu and memory with non-zero requests.
-    ac, am = A.alloc_cpu[F], A.alloc_mem[F]
+    ac, am = A.alloc_cpu[win], A.alloc_mem[win]
     if A.alloc_pos:
-        fs = (np.maximum((ac - (A.nz_cpu[F] + pi.nz.milli_cpu)) * MAX_NODE_SCORE // ac, 0)
-              + np.maximum((am - (A.nz_mem[F] + pi.nz.memory)) * MAX_NODE_SCORE // am, 0)) // 2
+        fs = (np.maximum((ac - (A.nz_cpu[win] + pi.nz.milli_cpu)) * MAX_NODE_SCORE // ac, 0)
+              + np.maximum((am - (A.nz_mem[win] + pi.nz.memory)) * MAX_NODE_SCORE // am, 0)) // 2
     else:
         fs = np.zeros(F.size, np.int64)
         w = np.zeros(F.size, np.int64)
-        for alloc, req in ((ac, A.nz_cpu[F] + pi.nz.milli_cpu), (am, A.nz_mem[F] + pi.nz.memory)):
+        for alloc, req in ((ac, A.nz_cpu[win] + pi.nz.milli_cpu), (am, A.nz_mem[win] + pi.nz.memory)):
             has = alloc > 0
             safe = np.where(has, alloc, 1)
             fs += np.where(has, np.where(req > alloc, 0, (alloc - req) * MAX_NODE_SCORE // safe), 0)
@@ -376,10 +379,10 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
             codes = A._codes(c.topology_key)
             if c.topology_key == HOSTNAME:
                 size = F.size
-                cnt = counter[F]
-                fc = codes[F] if not pc.keys_present[c.topology_key] else None
+                cnt = counter[win]
+                fc = codes[win] if not pc.keys_present[c.topology_key] else None
             else:
-                fc = codes[F]
+                fc = codes[win]
                 nvals = len(A.value_ids.get(c.topology_key, {}))
                 size = int(np.count_nonzero(np.bincount(fc + 1, minlength=nvals + 1)))
                 if c.topology_key == ZONE and pc.aff_mask is None:
@@ -400,12 +403,12 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
             total += 2 * (MAX_NODE_SCORE * (hi + lo - raw) // hi)
     # NodeResourcesBalancedAllocation: actual requests.
     if A.alloc_pos:
-        f1 = np.minimum((A.req_cpu[F] + r.milli_cpu) / ac, 1.0)
-        f2 = np.minimum((A.req_mem[F] + r.memory) / am, 1.0)
+        f1 = np.minimum((A.req_cpu[win] + r.milli_cpu) / ac, 1.0)
+        f2 = np.minimum((A.req_mem[win] + r.memory) / am, 1.0)
         total += ((1 - np.abs(f1 - f2) / 2) * MAX_NODE_SCORE).astype(np.int64)
     else:
         fr = []
-        for alloc, req in ((ac, A.req_cpu[F] + r.milli_cpu), (am, A.req_mem[F] + r.memory)):
+        for alloc, req in ((ac, A.req_cpu[win] + r.milli_cpu), (am, A.req_mem[win] + r.memory)):
             has = alloc > 0
             fr.append((has, np.minimum(req / np.where(has, alloc, 1), 1.0)))
         both = fr[0][0] & fr[1][0]
@@ -416,7 +419,7 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
     for name in pc.images:
         st = sched.image_summary(name)
         if st is not None:
-            part = np.where(A.image_mask(name)[F], int(st.size * (st.num_nodes / n)), 0)
+            part = np.where(A.image_mask(name)[win], int(st.size * (st.num_nodes / n)), 0)
             s = part if s is None else s + part
     max_t = MAX_CONTAINER_THRESHOLD * pc.num_containers
     if s is not None and max_t > MIN_THRESHOLD:
