@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-requirements
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run test venv system-run system-test clean
+.PHONY: help run test venv system-run system-test clean bench
 
 help:
 	@echo "make run    start redis-server, a Celery worker and Daphne; print the URL and the instructor login"
@@ -50,6 +50,13 @@ run: system-run venv
 test: system-test venv
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$rc
+
+# Scale benchmarks (bench/README.md): prints the table, writes bench/results.json. Quick run:
+#   make bench BENCH_ARGS="--sizes 100,1000 --skip-cluster"
+bench:
+	@$(call apt_install,python3-venv)
+	@$(MAKE) --no-print-directory venv
+	@$(PY) bench/scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache
