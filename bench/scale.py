@@ -190,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                            "--perf-module", args.perf_module, *prof], args.timeout)
             r["nodes_requested"] = n
             results["scheduler"].append(r)
+            print("  " + (_err(r) if "error" in r else f"{r['pods_per_second']:,.0f} pods/s, peak RSS "
+                          f"{_gib(r.get('peak_rss_bytes'))}"), file=sys.stderr, flush=True)
     if not args.skip_cluster:
         print(f"cluster: {args.cluster_nodes} nodes, {args.cluster_pods} pods ...", file=sys.stderr, flush=True)
         r = run_child(["--child", "cluster", "--nodes", str(args.cluster_nodes), "--pods", str(args.cluster_pods),

@@ -26,7 +26,6 @@ import bisect
 import dataclasses
 import inspect
 import ipaddress
-import json
 import random
 import re
 import weakref
@@ -34,7 +33,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Generator
 
-from .. import clock, ids
+from .. import clock, codec, ids
 from ..etcd import Compare, EtcdCluster, Op, WatchEvent
 from ..component import Component
 from ..kernel import Environment, Future
@@ -161,13 +160,13 @@ def _raw_node(raw: str | None) -> str | None:
 
 
 def _decode(raw: str, rv: int) -> dict:
-    obj = json.loads(raw)
+    obj = codec.loads(raw)
     obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
     return obj
 
 
 def _clone(obj):
-    return json.loads(json.dumps(obj))
+    return codec.clone(obj)
 
 
 _ATTR_FIELDS = {f.name for f in dataclasses.fields(adm.Attrs)}
@@ -554,7 +553,7 @@ class ApiServer(Component):
                 self.tracer.emit(COMPONENT, self.instance, "apiserver.watch",
                                  f"watch {kind} {key} -> {w.who['instance']}",
                                  {"resource": w.resource, "event": kind, "key": key, "resourceVersion": str(rev)},
-                                 to=w.who, obj=registry.objref(obj if obj is not None else json.loads(raw)))
+                                 to=w.who, obj=registry.objref(obj if obj is not None else codec.loads(raw)))
             w.on_event(kind, _decode(raw, rev))  # each watcher decodes its own copy, as each informer does
 
         at = max(self.env.now + self.rng.uniform(0.004, 0.015), w.next_t)
@@ -566,7 +565,7 @@ class ApiServer(Component):
         for raw, add in ((raw_old, False), (raw_new, True)):
             if raw is None:
                 continue
-            spec = json.loads(raw).get("spec", {})
+            spec = codec.loads(raw).get("spec", {})
             ips = [ip for ip in (spec.get("clusterIPs") or [spec.get("clusterIP")]) if ip and ip != "None"]
             ports = [p["nodePort"] for p in spec.get("ports") or [] if p.get("nodePort")]
             for ip in ips:
@@ -1072,7 +1071,7 @@ class ApiServer(Component):
             if existing is None:
                 return self._fail(req, st.conflict(req.resource, name, group=info.group), user)
             status = st.already_exists(req.resource, name, info.group)
-            if json.loads(existing.value).get("metadata", {}).get("deletionTimestamp"):
+            if codec.loads(existing.value).get("metadata", {}).get("deletionTimestamp"):
                 status["message"] = "object is being deleted: " + status["message"]
             return self._fail(req, status, user)
         rv = str(resp.revision)

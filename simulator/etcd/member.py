@@ -33,13 +33,13 @@ entry (a safety violation raises AssertionError, which is what the property test
 """
 from __future__ import annotations
 
-import json
 import random
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from .. import codec
 from ..kernel import Environment, Future
 from ..trace import Tracer, ref
 from .mvcc import Compare, KeyValue, MVCCStore, Op, TxnResponse
@@ -361,7 +361,7 @@ class EtcdCluster:
                                  f"PUT {kv.key} (revision {kv.mod_revision}, version {kv.version})",
                                  {"key": kv.key, "revision": resp.revision, "create_revision": kv.create_revision,
                                   "mod_revision": kv.mod_revision, "version": kv.version,
-                                  "value": json.loads(kv.value)},
+                                  "value": codec.loads(kv.value)},
                                  to=prop.client, obj=prop.obj)
             else:
                 self.tracer.emit("etcd", instance, "etcd.delete", f"DELETE {kv.key} (revision {kv.mod_revision})",
@@ -493,8 +493,4 @@ def encode(obj: dict) -> str:
     if meta and "resourceVersion" in meta:
         obj = dict(obj)
         obj["metadata"] = {k: v for k, v in meta.items() if k != "resourceVersion"}
-    return _ENCODE(obj)
-
-
-# json.dumps(obj, separators=(",", ":"), ensure_ascii=False) without building an encoder per call.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    return codec.dumps(obj)

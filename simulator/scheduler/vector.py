@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from .. import codec
 from .framework import MAX_NODE_SCORE, NodeInfo, PodInfo
 from .plugins.image_locality import MAX_CONTAINER_THRESHOLD, MIN_THRESHOLD, normalized_image_name
 from .plugins.pod_topology_spread import HOSTNAME, ZONE, constraints as spread_constraints
@@ -48,6 +49,11 @@ class NodeArrays:
         self.zone_totals: dict[tuple, np.ndarray] = {}  # same key -> matching pods per zone value code
         self.classes: dict = {}                         # pod class -> what a cycle needs that depends only on it
         self._counter_selectors: dict[tuple, dict] = {}
+        # (request cpu, request memory, non-zero cpu, non-zero memory) -> NodeResourcesFit (LeastAllocated)
+        # plus NodeResourcesBalancedAllocation raw scores of a pod with those requests on every node. Both
+        # depend only on the pod's requests and the node's, so pods of one template share them, and an
+        # entry changes only when a pod lands on (or leaves) that node: updated there, not per cycle.
+        self.resource_scores: dict[tuple, np.ndarray] = {}
 
     # ---- building -----------------------------------------------------------------------------------
     def rebuild(self, infos: list[NodeInfo], all_pods) -> None:
@@ -67,6 +73,7 @@ class NodeArrays:
         self.free_mem = self.alloc_mem - self.req_mem
         self.alloc_pos = bool((self.alloc_cpu > 0).all() and (self.alloc_mem > 0).all())
         self.classes = {}
+        self.resource_scores = {}
         self.unsched = np.fromiter((bool((ni.node.get("spec") or {}).get("unschedulable")) for ni in infos), bool, n)
         self.taint_sets, self._taint_ids = [], {}
         self.taint_id = np.fromiter((self._taint_set_id(ni.node) for ni in infos), np.int32, n)
@@ -114,6 +121,9 @@ class NodeArrays:
         self.nz_cpu[i] += sign * pi.nz.milli_cpu
         self.nz_mem[i] += sign * pi.nz.memory
         self.npods[i] += sign
+        if self.resource_scores:
+            for key, arr in self.resource_scores.items():
+                arr[i] = self._resource_score(i, key)
         if self.counters and not pi.terminating:
             ns = pi.pod["metadata"].get("namespace", "")
             labels = pi.pod["metadata"].get("labels") or {}
@@ -125,9 +135,37 @@ class NodeArrays:
                     if z is not None and z[i] >= 0:
                         self.zone_totals[key][z[i]] += sign
 
-    def counter(self, namespace: str, selector: dict, all_pods) -> np.ndarray:
-        """Matching (non-terminating) pods per node for a spreading selector, kept up to date from now on."""
-        key = (namespace, repr(selector))
+    def _resource_score(self, i: int, key: tuple) -> int:
+        """One node's entry of resource_scores: the scalar twin of resource_score_array (same integer and
+        float64 operations in the same order, so the same value)."""
+        rc, rm, zc, zm = key
+        ac, am = int(self.alloc_cpu[i]), int(self.alloc_mem[i])
+        fit = (max((ac - (int(self.nz_cpu[i]) + zc)) * MAX_NODE_SCORE // ac, 0)
+               + max((am - (int(self.nz_mem[i]) + zm)) * MAX_NODE_SCORE // am, 0)) // 2
+        f1 = min((int(self.req_cpu[i]) + rc) / ac, 1.0)
+        f2 = min((int(self.req_mem[i]) + rm) / am, 1.0)
+        return fit + int((1 - abs(f1 - f2) / 2) * MAX_NODE_SCORE)
+
+    def resource_score_array(self, key: tuple) -> np.ndarray:
+        """resource_scores[key], computed for every node on first use (requires alloc_pos)."""
+        arr = self.resource_scores.get(key)
+        if arr is None:
+            if len(self.resource_scores) >= 16:   # many request shapes: keep the memory and upkeep bounded
+                self.resource_scores.clear()
+            rc, rm, zc, zm = key
+            ac, am = self.alloc_cpu, self.alloc_mem
+            fit = (np.maximum((ac - (self.nz_cpu + zc)) * MAX_NODE_SCORE // ac, 0)
+                   + np.maximum((am - (self.nz_mem + zm)) * MAX_NODE_SCORE // am, 0)) // 2
+            f1 = np.minimum((self.req_cpu + rc) / ac, 1.0)
+            f2 = np.minimum((self.req_mem + rm) / am, 1.0)
+            arr = self.resource_scores[key] = fit + ((1 - np.abs(f1 - f2) / 2) * MAX_NODE_SCORE).astype(np.int64)
+        return arr
+
+    def counter(self, namespace: str, selector: dict, all_pods, key: tuple | None = None) -> np.ndarray:
+        """Matching (non-terminating) pods per node for a spreading selector, kept up to date from now on.
+        ``key``: (namespace, repr(selector)) when the caller has it already."""
+        if key is None:
+            key = (namespace, repr(selector))
         arr = self.counters.get(key)
         if arr is None:
             self._counter_selectors[key] = selector
@@ -212,10 +250,13 @@ def covered(pi: PodInfo, sched) -> bool:
     return True
 
 
-def _class_key(pod: dict) -> str:
+def _class_key(pod: dict) -> bytes:
+    """The scheduling-relevant spec, serialized (orjson: several times faster than repr, and equal
+    values in equal key order give equal bytes, which is all a cache key needs)."""
     spec, meta = pod["spec"], pod["metadata"]
-    return repr((meta.get("namespace", ""), spec.get("tolerations"), spec.get("nodeSelector"), spec.get("affinity"),
-                 meta.get("labels"), meta.get("ownerReferences"), [c.get("image", "") for c in spec.get("containers") or []]))
+    return codec.dumps_bytes((meta.get("namespace", ""), spec.get("tolerations"), spec.get("nodeSelector"),
+                              spec.get("affinity"), meta.get("labels"), meta.get("ownerReferences"),
+                              [c.get("image", "") for c in spec.get("containers") or []]))
 
 
 class PodClass:
@@ -356,12 +397,14 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
         mx = int(raw.max())
         part = 2 * (raw if mx == 0 else MAX_NODE_SCORE * raw // mx)
         total = part if total is None else total + part
-    # NodeResourcesFit, LeastAllocated over cpu and memory with non-zero requests.
-    ac, am = A.alloc_cpu[win], A.alloc_mem[win]
+    # NodeResourcesFit, LeastAllocated over cpu and memory with non-zero requests; with every node's
+    # allocatable positive, together with NodeResourcesBalancedAllocation from the per-request cache.
     if A.alloc_pos:
-        fs = (np.maximum((ac - (A.nz_cpu[win] + pi.nz.milli_cpu)) * MAX_NODE_SCORE // ac, 0)
-              + np.maximum((am - (A.nz_mem[win] + pi.nz.memory)) * MAX_NODE_SCORE // am, 0)) // 2
+        fs = A.resource_score_array((r.milli_cpu, r.memory, pi.nz.milli_cpu, pi.nz.memory))[win]
+        if total is None and type(win) is slice:
+            fs = fs.copy()   # a view of the cache: `total +=` below must not write into it
     else:
+        ac, am = A.alloc_cpu[win], A.alloc_mem[win]
         fs = np.zeros(F.size, np.int64)
         w = np.zeros(F.size, np.int64)
         for alloc, req in ((ac, A.nz_cpu[win] + pi.nz.milli_cpu), (am, A.nz_mem[win] + pi.nz.memory)):
@@ -373,7 +416,7 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
     total = fs if total is None else total + fs
     # PodTopologySpread with the system defaults.
     if pc.cons is not None:
-        counter = A.counter(pc.counter_key[0], pc.selector, sched.all_assigned_pods)
+        counter = A.counter(pc.counter_key[0], pc.selector, sched.all_assigned_pods, pc.counter_key)
         score = None
         for c in pc.cons:
             codes = A._codes(c.topology_key)
@@ -401,12 +444,8 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
             const += 2 * MAX_NODE_SCORE
         else:
             total += 2 * (MAX_NODE_SCORE * (hi + lo - raw) // hi)
-    # NodeResourcesBalancedAllocation: actual requests.
-    if A.alloc_pos:
-        f1 = np.minimum((A.req_cpu[win] + r.milli_cpu) / ac, 1.0)
-        f2 = np.minimum((A.req_mem[win] + r.memory) / am, 1.0)
-        total += ((1 - np.abs(f1 - f2) / 2) * MAX_NODE_SCORE).astype(np.int64)
-    else:
+    # NodeResourcesBalancedAllocation: actual requests (already in `fs` when alloc_pos).
+    if not A.alloc_pos:
         fr = []
         for alloc, req in ((ac, A.req_cpu[win] + r.milli_cpu), (am, A.req_mem[win] + r.memory)):
             has = alloc > 0

@@ -1,7 +1,7 @@
 """Endpoints and EndpointSlices follow Pod readiness; named target ports resolve; a terminating
 namespace is emptied then removed; the garbage collector deletes dependents of a deleted owner."""
 from simulator.apiserver import registry
-from simulator.controllers.fakeapi import harness
+from tests.sim.fakeapi import harness
 
 SVC = {"metadata": {"name": "web", "namespace": "default", "labels": {"team": "a"}},
        "spec": {"selector": {"app": "web"}, "clusterIP": "10.96.0.50", "type": "ClusterIP",

@@ -2,7 +2,7 @@
 unreachable, its Pods are marked not ready, evicted once their 300 s toleration runs out, and replaced
 elsewhere; a node that comes back loses its taints."""
 from simulator.apiserver import registry
-from simulator.controllers.fakeapi import harness
+from tests.sim.fakeapi import harness
 from simulator.controllers.nodelifecycle import matching_tolerations, min_toleration_time
 
 # What the DefaultTolerationSeconds admission plugin adds to every Pod.

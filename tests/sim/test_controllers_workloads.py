@@ -5,7 +5,7 @@ import json
 from simulator.apiserver import registry
 from simulator.controllers.deployment import (HASH_LABEL, REVISION, compute_hash, resolve_fenceposts, rollback,
                                               safe_encode_string)
-from simulator.controllers.fakeapi import harness
+from tests.sim.fakeapi import harness
 from simulator.controllers.replicaset import pods_to_delete
 
 

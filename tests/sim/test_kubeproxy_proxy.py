@@ -1,7 +1,7 @@
 """kube-proxy recomputes its iptables rules when endpoints change, at most once per minSyncPeriod."""
 import random
 
-from simulator.controllers.fakeapi import harness
+from tests.sim.fakeapi import harness
 from simulator.kubeproxy.proxy import KubeProxy, endpoints_map
 
 SVC = {"metadata": {"name": "web", "namespace": "default"},

@@ -5,7 +5,7 @@ import random
 
 from simulator.apiserver import registry
 from simulator.controller_manager import ControllerManager
-from simulator.controllers.fakeapi import FakeApi, FakeNodeAgents
+from tests.sim.fakeapi import FakeApi, FakeNodeAgents
 from simulator.kernel import Environment
 from simulator.leaderelection import LeaderElector
 from simulator.trace import Tracer

@@ -13,9 +13,9 @@ import copy
 import json
 from typing import Callable
 
-from .. import clock, ids
-from ..apiserver import registry
-from ..apiserver.server import Response
+from simulator import clock, ids
+from simulator.apiserver import registry
+from simulator.apiserver.server import Response
 
 KINDS = {"pods": ("v1", "Pod"), "nodes": ("v1", "Node"), "namespaces": ("v1", "Namespace"),
          "services": ("v1", "Service"), "endpoints": ("v1", "Endpoints"), "events": ("v1", "Event"),
@@ -366,9 +366,9 @@ def harness(nodes=("worker-1", "worker-2", "worker-3"), seed: int = 1, heartbeat
     """(env, tracer, api, controller-manager, agents): a leading controller-manager over a FakeApi."""
     import random
 
-    from ..controller_manager import ControllerManager
-    from ..kernel import Environment
-    from ..trace import Tracer
+    from simulator.controller_manager import ControllerManager
+    from simulator.kernel import Environment
+    from simulator.trace import Tracer
 
     env = Environment()
     tracer = Tracer(env, "test")
