@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pods-per-node", type=int, default=30)
     ap.add_argument("--cluster-nodes", type=int, default=5000)
     ap.add_argument("--cluster-pods", type=int, default=150000)
-    ap.add_argument("--workload", choices=("auto", "deployment", "pods"), default="auto")
+    ap.add_argument("--workload", choices=("auto", "deployments", "pods"), default="auto")
     ap.add_argument("--detail-pods", type=int, default=50)
     ap.add_argument("--inflight", type=int, default=500, help="pod creations in flight (direct pods)")
     ap.add_argument("--skip-scheduler", action="store_true")

@@ -2,9 +2,11 @@
 
     .venv/bin/python -c "import sys; sys.path[:0]=['bench','.']; import workload; print(workload.run_cluster(1000, 30000))"
 
-A Cluster on large_topology(nodes) with every kubelet, the tracer at the summary level, `pods` Pods created
-through the API: as one Deployment when the Deployment and ReplicaSet controllers run in this build, else
-posted directly by a client that keeps `inflight` creations outstanding (as a controller's burst would).
+A Cluster on large_topology(nodes) with every kubelet and the scheduler at its realistic pace (milliseconds
+per cycle, not the classroom's slowed-down one), the tracer at the summary level, `pods` Pods created
+through the API: as Deployments of PER_DEPLOYMENT replicas ("deployments", the default when the
+Deployment and ReplicaSet controllers run), or ("pods") posted directly by a client that keeps `inflight`
+creations outstanding, as scheduler_perf's createPods does.
 The run ends when every Pod is Running (or after `limit` virtual seconds). The tracer's buffer is drained
 as a viewer would consume it, so what is measured is what a run costs, not an ever-growing list.
 """
@@ -65,16 +67,34 @@ def _drain(tracer, stats: dict) -> None:
     buf.clear()
 
 
-def _try_deployment(c: Cluster, pods: int) -> bool:
-    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": NAME, "namespace": NS},
-           "spec": {"replicas": pods, "selector": {"matchLabels": {"app": NAME}}, "template": pod_template()}}
-    try:
-        resp = c.call(Request("POST", f"/apis/apps/v1/namespaces/{NS}/deployments", "create", "deployments", NS, NAME,
-                              api_group="apps", body=dep, credential=ADMIN, client=ref("kubectl", "kubectl")))
-    except Exception:  # noqa: BLE001 - a build without the apps group
-        return False
-    if not resp.ok:
-        return False
+PER_DEPLOYMENT = 100  # replicas per Deployment: many moderate workloads, as Kubernetes' own load tests run
+
+
+def pod_template_for(app: str) -> dict:
+    t = pod_template()
+    t["metadata"]["labels"] = {"app": app}
+    return t
+
+
+def _try_deployments(c: Cluster, pods: int) -> bool:
+    """ceil(pods / PER_DEPLOYMENT) Deployments (the last one takes the remainder), created through the API.
+    Not one Deployment of every Pod: the ReplicaSet controller lists its Pods on every sync (upstream too,
+    through the informer's namespace index), so a single ReplicaSet of 150,000 replicas costs O(pods) per
+    sync, a shape no real cluster runs."""
+    n = -(-pods // PER_DEPLOYMENT)
+    for i in range(n):
+        name = f"{NAME}-{i:05d}"
+        replicas = min(PER_DEPLOYMENT, pods - i * PER_DEPLOYMENT)
+        dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS},
+               "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                        "template": pod_template_for(name)}}
+        try:
+            resp = c.call(Request("POST", f"/apis/apps/v1/namespaces/{NS}/deployments", "create", "deployments", NS,
+                                  name, api_group="apps", body=dep, credential=ADMIN, client=ref("kubectl", "kubectl")))
+        except Exception:  # noqa: BLE001 - a build without the apps group
+            return False
+        if not resp.ok:
+            return False
     c.run(until=c.env.now + 5.0)
     return any(True for _ in c.etcd.store.range(f"/registry/replicasets/{NS}/{NAME}-", prefix=True))
 
@@ -111,7 +131,7 @@ def run_cluster(nodes: int, pods: int, seed: int = 1, workload: str = "auto", de
                 inflight: int = 500, limit: float = 7200.0, step: float = 5.0, log=None, tune_gc: bool = True) -> dict:
     t0 = time.perf_counter()
     topo = large_topology(nodes)
-    c = Cluster(seed, f"bench-scale-{nodes}", topology=topo)
+    c = Cluster(seed, f"bench-scale-{nodes}", topology=topo, scheduler_pace="realistic")
     c.tracer.summarize(detail_pods=detail_pods)
     c.tracer.pod_phases = PodPhaseCounter(c.etcd.store)
     if tune_gc:
@@ -119,17 +139,16 @@ def run_cluster(nodes: int, pods: int, seed: int = 1, workload: str = "auto", de
     t_built = time.perf_counter()
     prog = Progress(c)
     stats = {"emitted": 0, "summaries": 0, "per_second": {}}
+    t_start, start_v = time.perf_counter(), c.env.now   # from the first creation on
     used = "pods"
     state = None
-    if workload in ("auto", "deployment") and _try_deployment(c, pods):
-        used = "deployment"
-    elif workload == "deployment":
-        return {"error": "this build cannot run a Deployment (no apps API or no Deployment/ReplicaSet controller)"}
+    if workload in ("auto", "deployments") and _try_deployments(c, pods):
+        used = f"deployments of {PER_DEPLOYMENT}"
+    elif workload == "deployments":
+        return {"error": "this build cannot run Deployments (no apps API or no Deployment/ReplicaSet controller)"}
     else:
         state = _post_pods(c, pods, inflight)
     env = c.env
-    start_v = env.now
-    t_start = time.perf_counter()
     while len(prog.running) < pods and env.now - start_v < limit and env.pending():
         env.run_until(env.now + step)
         _drain(c.tracer, stats)

@@ -32,6 +32,14 @@ def dumps_bytes(obj: Any) -> bytes:
         return _STD_ENCODE(obj).encode()
 
 
+def dumps_sorted(obj: Any) -> bytes:
+    """Compact JSON with sorted keys, as bytes: a canonical form for "did this value change?" checks."""
+    try:
+        return orjson.dumps(obj, option=_OPTS | orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def clone(obj: Any) -> Any:
     """A deep copy of a JSON value (what a decode of its encoding gives)."""
     try:

@@ -354,9 +354,13 @@ class EtcdCluster:
     def _emit_writes(self, instance: str, prop: Proposal, resp: TxnResponse) -> None:
         if not self.tracer.enabled:
             return   # emit() would drop them: skip decoding each value
+        tracer = self.tracer
         for ev in resp.events:
             kv = ev.kv
             if ev.type == "PUT":
+                if not tracer.wants(prop.obj, "etcd.put"):   # summary level: counted, not decoded
+                    tracer.count("etcd", "etcd.put", prop.obj, instance)
+                    continue
                 self.tracer.emit("etcd", instance, "etcd.put",
                                  f"PUT {kv.key} (revision {kv.mod_revision}, version {kv.version})",
                                  {"key": kv.key, "revision": resp.revision, "create_revision": kv.create_revision,

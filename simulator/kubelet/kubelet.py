@@ -41,10 +41,9 @@ Node heartbeats and the node's life (registration, leases, node status, stop/sta
 """
 from __future__ import annotations
 
-import json
 import random
 
-from .. import clock, recorder
+from .. import clock, codec, recorder
 from ..apiserver import Credential
 from ..apiserver.defaults import default_pull_policy
 from ..apiserver.registry import objref
@@ -699,7 +698,7 @@ class Kubelet(NodeStatusMixin, Component):
 
     def _write_status(self, ps: PodState, status: dict):
         fut = self.env.future()
-        raw = json.dumps(status, sort_keys=True)
+        raw = codec.dumps_sorted(status)
         if raw == ps.sent and not ps.in_flight:
             fut.resolve(None)
             return fut
@@ -716,7 +715,7 @@ class Kubelet(NodeStatusMixin, Component):
         waiters = [fut]
         while ps.want is not None and self._alive(ep):
             status, ps.want = ps.want, None
-            raw = json.dumps(status, sort_keys=True)
+            raw = codec.dumps_sorted(status)
             if raw == ps.sent:
                 continue
             if ps.statuses_sent:

@@ -12,33 +12,27 @@ from enum import IntEnum
 
 from ..quantity import parse_bytes as _parse_bytes, parse_cpu_milli as _parse_cpu_milli
 
-_CPU: dict = {}
-_BYTES: dict = {}
+
+def _memoized_for_strings(parse):
+    """`parse`, memoized for string quantities (the pods of one template carry the same few); the table
+    stops growing at 4,096 entries."""
+    table: dict = {}
+
+    def memo(q):
+        if type(q) is not str:
+            return parse(q)
+        v = table.get(q)
+        if v is None:
+            v = parse(q)
+            if len(table) < 4096:
+                table[q] = v
+        return v
+    memo.__doc__ = f"quantity.{parse.__name__}, memoized for strings."
+    return memo
 
 
-def parse_cpu_milli(q):
-    """quantity.parse_cpu_milli, memoized for strings (pods of one template carry the same few)."""
-    if type(q) is not str:
-        return _parse_cpu_milli(q)
-    v = _CPU.get(q)
-    if v is None:
-        v = _parse_cpu_milli(q)
-        if len(_CPU) < 4096:
-            _CPU[q] = v
-    return v
-
-
-def parse_bytes(q):
-    """quantity.parse_bytes, memoized for strings."""
-    if type(q) is not str:
-        return _parse_bytes(q)
-    v = _BYTES.get(q)
-    if v is None:
-        v = _parse_bytes(q)
-        if len(_BYTES) < 4096:
-            _BYTES[q] = v
-    return v
-
+parse_cpu_milli = _memoized_for_strings(_parse_cpu_milli)
+parse_bytes = _memoized_for_strings(_parse_bytes)
 
 MAX_NODE_SCORE = 100  # framework.MaxNodeScore
 MIN_NODE_SCORE = 0

@@ -15,6 +15,7 @@ from typing import Callable
 
 from simulator import clock, ids
 from simulator.apiserver import registry
+from simulator.apiserver.patch import merge_patch
 from simulator.apiserver.server import Response
 
 KINDS = {"pods": ("v1", "Pod"), "nodes": ("v1", "Node"), "namespaces": ("v1", "Namespace"),
@@ -30,17 +31,6 @@ def _status(code: int, reason: str, message: str) -> dict:
             "reason": reason, "code": code}
 
 
-def merge_patch(target, patch):
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = merge_patch(out.get(k), v)
-    return out
 
 
 class FakeApi:
