@@ -12,7 +12,59 @@ def initial() -> dict:
     return {"seq": 0, "t": 0.0, "scenario": None, "status": "pending", "step": 0, "steps_done": [],
             "nodes": {}, "components": {}, "pods": {},
             "etcd": {"members": [], "leader": None, "term": 0, "revision": 0, "keys": {}},
-            "k8s_events": []}
+            "k8s_events": [],
+            "scheduler": {"cycles": 0, "cycle": None, "queues": {}}}
+
+
+def _pod_key(ev: dict, data: dict) -> str:
+    obj = ev.get("object") or {}
+    if obj.get("name"):
+        return f'{obj.get("namespace") or "default"}/{obj["name"]}'
+    return data.get("pod") or ""
+
+
+def _new_cycle(sch: dict, pod: str) -> dict:
+    sch["cycles"] += 1
+    sch["cycle"] = {"n": sch["cycles"], "pod": pod}
+    sch["queues"].pop(pod, None)
+    return sch["cycle"]
+
+
+def _scheduler(st: dict, ev: dict, typ: str, data: dict) -> None:
+    """The scheduler panel's state: the latest scheduling cycle (PreFilter ... Bind, per node and plugin)
+    and where the Pods waiting to be scheduled are (backoffQ, unschedulablePods)."""
+    sch = st["scheduler"]
+    pod = _pod_key(ev, data)
+    cyc = sch["cycle"]
+    if typ == "scheduler.queue":
+        if data.get("queue") == "activeQ":
+            sch["queues"].pop(pod, None)   # popped for a cycle, or moved back to be retried now
+        else:
+            sch["queues"][pod] = data.get("queue")
+        return
+    if typ == "scheduler.prefilter" or cyc is None or cyc["pod"] != pod or (typ == "scheduler.filter" and "filter" in cyc):
+        cyc = _new_cycle(sch, pod)
+    if typ == "scheduler.prefilter":
+        cyc["prefilter"] = copy.deepcopy(data.get("results", {}))
+    elif typ == "scheduler.filter":
+        cyc["filter"] = copy.deepcopy(data.get("nodes", {}))
+        cyc["feasible"] = list(data.get("feasible", []))
+        cyc["evaluated"] = data.get("evaluated")
+        cyc["omitted"] = copy.deepcopy(data.get("omitted"))
+        cyc["message"] = data.get("message")
+    elif typ == "scheduler.postfilter":
+        cyc["postfilter"] = {"nominated": data.get("nominatedNodeName"), "victims": list(data.get("victims", [])),
+                             "message": data.get("message")}
+    elif typ == "scheduler.prescore":
+        cyc["prescore"] = copy.deepcopy(data.get("results", {}))
+    elif typ == "scheduler.score":
+        cyc["scores"] = copy.deepcopy(data.get("scores", {}))
+        cyc["totals"] = copy.deepcopy(data.get("totals", {}))
+        cyc["selected"] = data.get("selected")
+    elif typ == "scheduler.reserve":
+        cyc["reserved"] = data.get("node")
+    elif typ == "scheduler.bind":
+        cyc["bound"] = data.get("node")
 
 
 def _done(st: dict, step: int) -> None:
@@ -93,6 +145,8 @@ def apply(st: dict, ev: dict) -> dict:
         st["etcd"]["keys"].pop(key, None)
         if key.startswith("/registry/pods/"):
             st["pods"].pop(key[len("/registry/pods/"):], None)
+    elif typ.startswith("scheduler."):
+        _scheduler(st, ev, typ, data)
     elif typ == "kubelet.image.pulled":
         node = st["nodes"].get(ev["instance"])
         if node is not None and data.get("image") not in node["images"]:

@@ -9,6 +9,7 @@ import { ArchView } from "./arch.js";
 import { StepsView } from "./steps.js";
 import { LogView, MAX_LINES } from "./log.js";
 import { Controls } from "./controls.js";
+import { SchedulerPanel } from "./schedpanel.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -52,6 +53,7 @@ const store = {
 const arch = new ArchView(document.getElementById("arch"));
 const steps = new StepsView(document.getElementById("steps"), document.getElementById("narration"));
 const log = new LogView(document.getElementById("event-log"), document.getElementById("event-log-scroll"));
+const schedPanel = new SchedulerPanel(document.getElementById("scheduler-panel"));
 const panel = document.getElementById("run-panel");
 const controls = panel ? new Controls(panel, scenarios, { onStarted: (run) => followRun(run, true) }) : null;
 
@@ -141,6 +143,7 @@ function render() {
   store.pending = [];
   arch.render(store.state, batch);
   steps.render(store.state, scenarioOf());
+  schedPanel.render(store.state);
   log.append(batch);
   renderPods();
   renderStatus();
@@ -197,6 +200,7 @@ function followRun(run, force = false) {
   store.error = null;
   log.clear();
   arch.reset();
+  schedPanel.reset();
   store.stream = new RunStream(run.id, {
     onSnapshot,
     onEvent,

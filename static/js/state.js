@@ -10,7 +10,70 @@ export function initial() {
     nodes: {}, components: {}, pods: {},
     etcd: { members: [], leader: null, term: 0, revision: 0, keys: {} },
     k8s_events: [],
+    scheduler: { cycles: 0, cycle: null, queues: {} },
   };
+}
+
+function podKey(ev, d) {
+  const obj = ev.object || {};
+  if (obj.name) return `${obj.namespace || "default"}/${obj.name}`;
+  return d.pod || "";
+}
+
+function newCycle(sch, pod) {
+  sch.cycles += 1;
+  sch.cycle = { n: sch.cycles, pod };
+  delete sch.queues[pod];
+  return sch.cycle;
+}
+
+const clone = (v) => (v === undefined ? null : structuredClone(v));
+
+// The scheduler panel's state: the latest scheduling cycle (PreFilter ... Bind, per node and plugin) and
+// where the Pods waiting to be scheduled are (backoffQ, unschedulablePods). Mirrors state.py _scheduler.
+function applyScheduler(st, ev, d) {
+  const sch = st.scheduler;
+  const pod = podKey(ev, d);
+  let cyc = sch.cycle;
+  if (ev.type === "scheduler.queue") {
+    if (d.queue === "activeQ") delete sch.queues[pod];
+    else sch.queues[pod] = d.queue ?? null;
+    return;
+  }
+  if (ev.type === "scheduler.prefilter" || cyc === null || cyc.pod !== pod || (ev.type === "scheduler.filter" && "filter" in cyc)) {
+    cyc = newCycle(sch, pod);
+  }
+  switch (ev.type) {
+    case "scheduler.prefilter":
+      cyc.prefilter = clone(d.results ?? {});
+      break;
+    case "scheduler.filter":
+      cyc.filter = clone(d.nodes ?? {});
+      cyc.feasible = [...(d.feasible || [])];
+      cyc.evaluated = d.evaluated ?? null;
+      cyc.omitted = clone(d.omitted);
+      cyc.message = d.message ?? null;
+      break;
+    case "scheduler.postfilter":
+      cyc.postfilter = { nominated: d.nominatedNodeName ?? null, victims: [...(d.victims || [])], message: d.message ?? null };
+      break;
+    case "scheduler.prescore":
+      cyc.prescore = clone(d.results ?? {});
+      break;
+    case "scheduler.score":
+      cyc.scores = clone(d.scores ?? {});
+      cyc.totals = clone(d.totals ?? {});
+      cyc.selected = d.selected ?? null;
+      break;
+    case "scheduler.reserve":
+      cyc.reserved = d.node ?? null;
+      break;
+    case "scheduler.bind":
+      cyc.bound = d.node ?? null;
+      break;
+    default:
+      break;
+  }
 }
 
 function addStepDone(st, n) {
@@ -114,6 +177,16 @@ export function apply(st, ev) {
       if (key.startsWith("/registry/pods/")) delete st.pods[key.slice("/registry/pods/".length)];
       break;
     }
+    case "scheduler.queue":
+    case "scheduler.prefilter":
+    case "scheduler.filter":
+    case "scheduler.postfilter":
+    case "scheduler.prescore":
+    case "scheduler.score":
+    case "scheduler.reserve":
+    case "scheduler.bind":
+      applyScheduler(st, ev, d);
+      break;
     case "kubelet.image.pulled": {
       const node = st.nodes[ev.instance];
       if (node && !node.images.includes(d.image)) node.images.push(d.image);

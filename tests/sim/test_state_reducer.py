@@ -61,3 +61,41 @@ def test_every_component_of_every_node_is_kept(pod_create_events):
     for node in ("control-plane", "worker-1", "worker-2"):
         for comp in ("kubelet", "kube-proxy", "container-runtime"):
             assert st["components"][f"{comp}/{node}"]["node"] == node
+
+
+def test_scheduler_panel_state_follows_the_cycle(pod_create_events):
+    st = state.initial()
+    for e in pod_create_events:
+        state.apply(st, e)
+    sch = st["scheduler"]
+    cyc = sch["cycle"]
+    bind = next(e for e in pod_create_events if e["type"] == "scheduler.bind")["data"]["node"]
+    assert sch["cycles"] == 1 and cyc["pod"] == "default/nginx"
+    assert cyc["selected"] == cyc["bound"] == cyc["reserved"] == bind
+    assert sorted(cyc["feasible"]) == ["worker-1", "worker-2"] and cyc["evaluated"] == 3
+    assert cyc["filter"]["control-plane"]["TaintToleration"]["code"] == "UnschedulableAndUnresolvable"
+    assert cyc["totals"][bind] == max(cyc["totals"].values())
+    assert cyc["prefilter"]["NodeAffinity"] == "Skip" and cyc["message"] is None
+    assert sch["queues"] == {}
+
+
+def test_scheduler_panel_state_keeps_the_failed_scheduling_message_and_the_waiting_pod():
+    from simulator.apiserver import Request
+    from simulator.cluster import ADMIN, Cluster
+    from simulator.trace import ref
+
+    c = Cluster(seed=3, run_id="t")
+    st = state.initial()
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "huge", "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "64"}}}]}}
+    resp = c.call(Request("POST", "/api/v1/namespaces/default/pods", "create", "pods", "default", "huge",
+                          body=body, credential=ADMIN, client=ref("kubectl", "kubectl")))
+    assert resp.ok
+    c.run(until=c.env.now + 5)
+    for e in c.tracer.buffer:
+        state.apply(st, e)
+    cyc = st["scheduler"]["cycle"]
+    assert cyc["pod"] == "default/huge" and cyc["feasible"] == []
+    assert cyc["message"].startswith("0/3 nodes are available: ") and "2 Insufficient cpu" in cyc["message"]
+    assert cyc["postfilter"]["nominated"] is None and cyc.get("selected") is None
+    assert st["scheduler"]["queues"] == {"default/huge": "unschedulablePods"}
