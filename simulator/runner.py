@@ -26,10 +26,7 @@ class Simulation:
     def events(self) -> Iterator[dict]:
         cluster = self.cluster = Cluster(self.seed, self.run_id, self.scenario.topology())
         env, tracer = cluster.env, cluster.tracer
-        tracer.emit("scenario", "scenario", "scenario.started", f"scenario {self.scenario_id} (seed {self.seed})", {
-            "scenario": self.scenario_id, "seed": self.seed, "params": dict(self.params),
-            "nodes": cluster.nodes_summary(), "components": cluster.components_summary(),
-            "etcd": cluster.etcd.shape(), "keys": cluster.etcd.store.keys_summary()})
+        emit_started(cluster, self.scenario_id, self.seed, self.params)
         tracer.step_policy = self.scenario.step_policy(self.params)
         done = self.scenario.start(cluster, self.params)
         yield from _drain(tracer)
@@ -41,6 +38,15 @@ class Simulation:
         tracer.emit("scenario", "scenario", "scenario.completed", "scenario completed",
                     {"outcome": self.scenario.outcome(cluster, self.params), "duration": round(env.now, 3)})
         yield from _drain(tracer)
+
+
+def emit_started(cluster: Cluster, scenario_id: str, seed: int, params: dict) -> None:
+    """The run's first event: the cluster as it stands (nodes, components, etcd members, keys), from which
+    every view starts folding."""
+    cluster.tracer.emit("scenario", "scenario", "scenario.started", f"scenario {scenario_id} (seed {seed})", {
+        "scenario": scenario_id, "seed": seed, "params": dict(params),
+        "nodes": cluster.nodes_summary(), "components": cluster.components_summary(),
+        "etcd": cluster.etcd.shape(), "keys": cluster.etcd.store.keys_summary()})
 
 
 def _drain(tracer) -> Iterator[dict]:

@@ -11,9 +11,59 @@ MAX_K8S_EVENTS = 200
 def initial() -> dict:
     return {"seq": 0, "t": 0.0, "scenario": None, "status": "pending", "step": 0, "steps_done": [],
             "nodes": {}, "components": {}, "pods": {},
-            "etcd": {"members": [], "leader": None, "term": 0, "revision": 0, "keys": {}},
+            "etcd": {"members": [], "leader": None, "term": 0, "revision": 0, "keys": {},
+                     "status": {}, "quorum": True, "last": None, "watch": []},
             "k8s_events": [],
             "scheduler": {"cycles": 0, "cycle": None, "queues": {}}}
+
+
+MAX_WATCH = 30
+
+
+def _member(st: dict, name: str) -> dict:
+    m = st["etcd"]["status"].get(name)
+    if m is None:
+        m = st["etcd"]["status"][name] = {"role": "follower", "term": 0, "commit": 0, "running": True}
+    return m
+
+
+def _raft(st: dict, ev: dict, typ: str, data: dict) -> None:
+    """The etcd panel's members: role, term, commit index, running; the leader and quorum."""
+    etcd, name = st["etcd"], ev["instance"]
+    m = _member(st, name)
+    if typ == "etcd.raft.election":
+        if data.get("phase") == "vote":
+            m["role"], m["term"] = "candidate", data.get("term", m["term"])
+        else:
+            m["role"] = "pre-candidate"
+    elif typ == "etcd.raft.vote":
+        if data.get("phase") == "vote" and data.get("term", 0) > m["term"]:
+            m["term"] = data["term"]
+            if m["role"] != "leader":
+                m["role"] = "follower"
+    elif typ == "etcd.raft.leader":
+        for other in etcd["status"].values():
+            if other["role"] in ("leader", "candidate", "pre-candidate") and other is not m:
+                other["role"] = "follower"
+        m["role"], m["term"] = "leader", data.get("term", m["term"])
+        etcd["leader"], etcd["term"] = name, m["term"]
+    elif typ == "etcd.raft.stepdown":
+        m["role"] = "follower"
+        if etcd["leader"] == name:
+            etcd["leader"] = None
+    elif typ == "etcd.raft.commit":
+        m["commit"] = data.get("index", m["commit"])
+    elif typ == "etcd.member.stopped":
+        m["running"], m["role"] = False, "stopped"
+        if etcd["leader"] == name:
+            etcd["leader"] = None
+    elif typ == "etcd.member.started":
+        m["running"], m["role"] = True, "follower"
+        m["term"], m["commit"] = data.get("term", m["term"]), data.get("commit", m["commit"])
+    elif typ == "etcd.quorum.lost":
+        etcd["quorum"] = False
+    elif typ == "etcd.quorum.regained":
+        etcd["quorum"] = True
 
 
 def _pod_key(ev: dict, data: dict) -> str:
@@ -115,7 +165,10 @@ def apply(st: dict, ev: dict) -> dict:
         st["etcd"] = {"members": list(e.get("members", [])), "leader": e.get("leader"), "term": e.get("term", 0),
                       "revision": e.get("revision", 0),
                       "keys": {k["key"]: {"create_revision": k["create_revision"], "mod_revision": k["mod_revision"],
-                                          "version": k["version"]} for k in data.get("keys", [])}}
+                                          "version": k["version"]} for k in data.get("keys", [])},
+                      "status": {m["name"]: {"role": m["role"], "term": m["term"], "commit": m["commit"],
+                                             "running": m["running"]} for m in e.get("status", [])},
+                      "quorum": True, "last": None, "watch": []}
     elif typ == "scenario.step":
         n = data.get("step", ev.get("step", 0))
         if n > st["step"]:
@@ -126,6 +179,7 @@ def apply(st: dict, ev: dict) -> dict:
         st["etcd"]["revision"] = data["revision"]
         st["etcd"]["keys"][key] = {"create_revision": data["create_revision"], "mod_revision": data["mod_revision"],
                                    "version": data["version"]}
+        st["etcd"]["last"] = {"key": key, "op": "PUT", "revision": data["revision"]}
         value = _value(data.get("value"))
         if key.startswith("/registry/pods/"):
             ns, name = key[len("/registry/pods/"):].split("/", 1)
@@ -143,8 +197,15 @@ def apply(st: dict, ev: dict) -> dict:
         key = data["key"]
         st["etcd"]["revision"] = data["revision"]
         st["etcd"]["keys"].pop(key, None)
+        st["etcd"]["last"] = {"key": key, "op": "DELETE", "revision": data["revision"]}
         if key.startswith("/registry/pods/"):
             st["pods"].pop(key[len("/registry/pods/"):], None)
+    elif typ.startswith(("etcd.raft.", "etcd.member.", "etcd.quorum.")):
+        _raft(st, ev, typ, data)
+    elif typ == "apiserver.watch":
+        st["etcd"]["watch"].append({"t": ev["t"], "event": data.get("event"), "key": data.get("key"),
+                                    "rv": data.get("resourceVersion"), "to": (ev.get("to") or {}).get("instance")})
+        del st["etcd"]["watch"][:-MAX_WATCH]
     elif typ.startswith("scheduler."):
         _scheduler(st, ev, typ, data)
     elif typ == "kubelet.image.pulled":

@@ -10,6 +10,7 @@ import { StepsView } from "./steps.js";
 import { LogView, MAX_LINES } from "./log.js";
 import { Controls } from "./controls.js";
 import { SchedulerPanel } from "./schedpanel.js";
+import { EtcdPanel } from "./etcdpanel.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -54,6 +55,7 @@ const arch = new ArchView(document.getElementById("arch"));
 const steps = new StepsView(document.getElementById("steps"), document.getElementById("narration"));
 const log = new LogView(document.getElementById("event-log"), document.getElementById("event-log-scroll"));
 const schedPanel = new SchedulerPanel(document.getElementById("scheduler-panel"));
+const etcdPanel = new EtcdPanel(document.getElementById("etcd-panel"), () => (store.run ? store.run.id : null));
 const panel = document.getElementById("run-panel");
 const controls = panel ? new Controls(panel, scenarios, { onStarted: (run) => followRun(run, true) }) : null;
 
@@ -144,6 +146,7 @@ function render() {
   arch.render(store.state, batch);
   steps.render(store.state, scenarioOf());
   schedPanel.render(store.state);
+  etcdPanel.render(store.state);
   log.append(batch);
   renderPods();
   renderStatus();
@@ -201,6 +204,7 @@ function followRun(run, force = false) {
   log.clear();
   arch.reset();
   schedPanel.reset();
+  etcdPanel.reset();
   store.stream = new RunStream(run.id, {
     onSnapshot,
     onEvent,

@@ -8,10 +8,71 @@ export function initial() {
   return {
     seq: 0, t: 0.0, scenario: null, status: "pending", step: 0, steps_done: [],
     nodes: {}, components: {}, pods: {},
-    etcd: { members: [], leader: null, term: 0, revision: 0, keys: {} },
+    etcd: { members: [], leader: null, term: 0, revision: 0, keys: {}, status: {}, quorum: true, last: null, watch: [] },
     k8s_events: [],
     scheduler: { cycles: 0, cycle: null, queues: {} },
   };
+}
+
+const WATCH_KEPT = 30;
+
+function member(st, name) {
+  let m = st.etcd.status[name];
+  if (m === undefined) m = st.etcd.status[name] = { role: "follower", term: 0, commit: 0, running: true };
+  return m;
+}
+
+// The etcd panel's members: role, term, commit index, running; the leader and quorum. Mirrors state.py _raft.
+function applyRaft(st, ev, d) {
+  const etcd = st.etcd;
+  const name = ev.instance;
+  const m = member(st, name);
+  switch (ev.type) {
+    case "etcd.raft.election":
+      if (d.phase === "vote") { m.role = "candidate"; m.term = d.term ?? m.term; } else m.role = "pre-candidate";
+      break;
+    case "etcd.raft.vote":
+      if (d.phase === "vote" && (d.term ?? 0) > m.term) {
+        m.term = d.term;
+        if (m.role !== "leader") m.role = "follower";
+      }
+      break;
+    case "etcd.raft.leader":
+      for (const other of Object.values(etcd.status)) {
+        if (other !== m && ["leader", "candidate", "pre-candidate"].includes(other.role)) other.role = "follower";
+      }
+      m.role = "leader";
+      m.term = d.term ?? m.term;
+      etcd.leader = name;
+      etcd.term = m.term;
+      break;
+    case "etcd.raft.stepdown":
+      m.role = "follower";
+      if (etcd.leader === name) etcd.leader = null;
+      break;
+    case "etcd.raft.commit":
+      m.commit = d.index ?? m.commit;
+      break;
+    case "etcd.member.stopped":
+      m.running = false;
+      m.role = "stopped";
+      if (etcd.leader === name) etcd.leader = null;
+      break;
+    case "etcd.member.started":
+      m.running = true;
+      m.role = "follower";
+      m.term = d.term ?? m.term;
+      m.commit = d.commit ?? m.commit;
+      break;
+    case "etcd.quorum.lost":
+      etcd.quorum = false;
+      break;
+    case "etcd.quorum.regained":
+      etcd.quorum = true;
+      break;
+    default:
+      break;
+  }
 }
 
 function podKey(ev, d) {
@@ -134,9 +195,11 @@ export function apply(st, ev) {
       for (const k of d.keys || []) {
         keys[k.key] = { create_revision: k.create_revision, mod_revision: k.mod_revision, version: k.version };
       }
+      const status = {};
+      for (const m of etcd.status || []) status[m.name] = { role: m.role, term: m.term, commit: m.commit, running: m.running };
       st.etcd = {
         members: [...(etcd.members || [])], leader: etcd.leader ?? null, term: etcd.term ?? 0,
-        revision: etcd.revision ?? 0, keys,
+        revision: etcd.revision ?? 0, keys, status, quorum: true, last: null, watch: [],
       };
       break;
     }
@@ -152,6 +215,7 @@ export function apply(st, ev) {
       const key = d.key;
       st.etcd.revision = d.revision;
       st.etcd.keys[key] = { create_revision: d.create_revision, mod_revision: d.mod_revision, version: d.version };
+      st.etcd.last = { key, op: "PUT", revision: d.revision };
       if (key.startsWith("/registry/pods/")) {
         const pod = podFromObject(parseValue(d.value));
         const [ns, name] = key.slice("/registry/pods/".length).split("/");
@@ -174,9 +238,27 @@ export function apply(st, ev) {
       const key = d.key;
       st.etcd.revision = d.revision;
       delete st.etcd.keys[key];
+      st.etcd.last = { key, op: "DELETE", revision: d.revision };
       if (key.startsWith("/registry/pods/")) delete st.pods[key.slice("/registry/pods/".length)];
       break;
     }
+    case "etcd.raft.election":
+    case "etcd.raft.vote":
+    case "etcd.raft.leader":
+    case "etcd.raft.stepdown":
+    case "etcd.raft.append":
+    case "etcd.raft.snapshot":
+    case "etcd.raft.commit":
+    case "etcd.member.stopped":
+    case "etcd.member.started":
+    case "etcd.quorum.lost":
+    case "etcd.quorum.regained":
+      applyRaft(st, ev, d);
+      break;
+    case "apiserver.watch":
+      st.etcd.watch.push({ t: ev.t, event: d.event ?? null, key: d.key ?? null, rv: d.resourceVersion ?? null, to: (ev.to || {}).instance ?? null });
+      if (st.etcd.watch.length > WATCH_KEPT) st.etcd.watch.splice(0, st.etcd.watch.length - WATCH_KEPT);
+      break;
     case "scheduler.queue":
     case "scheduler.prefilter":
     case "scheduler.filter":

@@ -90,3 +90,14 @@ def test_js_reducer_resumes_from_a_python_snapshot(js):
 def test_js_initial_state_equals_python(js):
     got = js.evaluate("async () => (await import('/static/js/state.js')).initial()")
     assert got == json.loads(json.dumps(sim_state.initial()))
+
+
+def test_js_reducer_equals_python_over_raft_elections_and_quorum_loss(js):
+    """The etcd members' roles, terms, the leader and quorum fold the same way in both languages."""
+    from tests.sim.helpers import run_raft
+    events = [json.loads(json.dumps(ev)) for ev in run_raft(1)]
+    assert any(e["type"] == "etcd.raft.leader" for e in events) and any(e["type"] == "etcd.quorum.lost" for e in events)
+    expected = python_states(events)
+    got = [json.loads(s) for s in js.evaluate(FOLD_ALL, [None, events])]
+    for ev, want, have in zip(events, expected, got):
+        assert have == want, f"states differ after seq {ev['seq']} ({ev['type']})"

@@ -38,3 +38,45 @@ def written_state(cluster) -> list[tuple[str, int]]:
     and go on whatever a test does. Equal before and after means the test's requests wrote nothing."""
     return [(k["key"], k["mod_revision"]) for k in cluster.etcd.store.keys_summary()
             if not k["key"].startswith("/registry/leases/")]
+
+
+@functools.lru_cache(maxsize=None)
+def _raft_run(seed: int) -> tuple:
+    """Three control-plane nodes with stacked etcd members and one worker: a write replicated by quorum,
+    the leader's member stopped (a new leader with a higher term), a second member stopped (quorum lost,
+    a write that times out), one member back (quorum regained) and a write that commits again."""
+    from simulator.cluster import NodeSpec
+    from simulator.runner import emit_started
+    from simulator.trace import ref
+
+    topo = [NodeSpec(f"control-plane{s}", "control-plane", f"172.18.0.{2 + i}", f"10.244.{i}.0/24")
+            for i, s in enumerate(("", "2", "3"))] + [NodeSpec("worker-1", "worker", "172.18.0.5", "10.244.3.0/24")]
+    c = Cluster(seed, f"sim-raft-{seed}", topo)
+    emit_started(c, "raft-test", seed, {})
+
+    def configmap(name: str) -> None:
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"},
+                "data": {"k": name}}
+        c.lb.handle(Request("POST", "/api/v1/namespaces/default/configmaps", "create", "configmaps", "default", name,
+                            body=body, credential=ADMIN, client=ref("kubectl", "kubectl"), traced=True))
+
+    c.run(until=c.env.now + 2)
+    configmap("first")
+    c.run(until=c.env.now + 2)
+    leader = c.etcd.leader
+    c.etcd.stop_member(leader)
+    c.run(until=c.env.now + 4)
+    second = next(m for m in c.etcd.members if m not in (leader, c.etcd.leader))
+    c.etcd.stop_member(second)
+    configmap("lost")
+    c.run(until=c.env.now + 9)
+    c.etcd.start_member(leader)
+    c.run(until=c.env.now + 4)
+    configmap("again")
+    c.run(until=c.env.now + 2)
+    return tuple(c.tracer.buffer)
+
+
+def run_raft(seed: int = 1) -> list[dict]:
+    """The events of the Raft recording above (cached; do not mutate them)."""
+    return list(_raft_run(seed))

@@ -99,3 +99,25 @@ def test_scheduler_panel_state_keeps_the_failed_scheduling_message_and_the_waiti
     assert cyc["message"].startswith("0/3 nodes are available: ") and "2 Insufficient cpu" in cyc["message"]
     assert cyc["postfilter"]["nominated"] is None and cyc.get("selected") is None
     assert st["scheduler"]["queues"] == {"default/huge": "unschedulablePods"}
+
+
+def test_etcd_panel_state_follows_elections_and_quorum():
+    from tests.sim.helpers import run_raft
+    events = run_raft(1)
+    st = state.initial()
+    seen = []
+    for e in events:
+        state.apply(st, e)
+        etcd = st["etcd"]
+        seen.append((etcd["leader"], etcd["term"], etcd["quorum"]))
+        leaders = [n for n, m in etcd["status"].items() if m["role"] == "leader"]
+        assert len(leaders) <= 1 and (not leaders or leaders[0] == etcd["leader"]), (e["seq"], etcd["status"])
+    first_leader, first_term, _ = seen[0]
+    assert first_leader is not None
+    assert any(not q for _, _, q in seen), "quorum was never lost"
+    final = st["etcd"]
+    assert final["quorum"] and final["leader"] not in (None, first_leader) and final["term"] > first_term
+    stopped = [n for n, m in final["status"].items() if not m["running"]]
+    assert len(stopped) == 1 and final["status"][stopped[0]]["role"] == "stopped"
+    assert final["last"] == {"key": "/registry/configmaps/default/again", "op": "PUT", "revision": final["revision"]}
+    assert final["watch"][-1]["key"] == "/registry/configmaps/default/again"
