@@ -14,10 +14,93 @@ def initial() -> dict:
             "etcd": {"members": [], "leader": None, "term": 0, "revision": 0, "keys": {},
                      "status": {}, "quorum": True, "last": None, "watch": []},
             "k8s_events": [],
-            "scheduler": {"cycles": 0, "cycle": None, "queues": {}}}
+            "scheduler": {"cycles": 0, "cycle": None, "queues": {}},
+            "apiserver": {"requests": [], "pending": None, "open": {}, "incluster": {}, "codes": {}}}
+
+
+MAX_REQUESTS = 10
+
+
+def _client(ref: dict | None) -> str:
+    ref = ref or {}
+    return f'{ref.get("component", "")}/{ref.get("instance", "")}'
+
+
+def _apiserver(st: dict, ev: dict, typ: str, data: dict) -> None:
+    """The API server panel: the recent traced requests stage by stage (authentication, authorization,
+    admission plugins, validation, etcd) with where a refused one stopped and its status code, the
+    instance that served it (and the load balancer's choice); in-cluster requests counted by code.
+    Traced requests start at apiserver.authn on an instance; compact in-cluster ones are announced by
+    apiserver.request, so a response to a client with an announced request closes that one instead."""
+    api = st["apiserver"]
+    if typ == "kubectl.request":
+        api["pending"] = {"method": data.get("method"), "path": data.get("path"), "user": data.get("user"),
+                          "client": _client({"component": ev["component"], "instance": ev["instance"]}), "lb": None}
+        return
+    if typ == "load-balancer.route":
+        pend = api["pending"] or {"method": None, "path": None, "user": None, "client": None, "lb": None}
+        pend["lb"] = {"backend": data.get("backend"), "healthy": data.get("healthy")}
+        api["pending"] = pend
+        return
+    inst = ev["instance"]
+    if typ == "apiserver.request":
+        key = f'{(ev.get("to") or {}).get("instance", "")}|{_client({"component": ev["component"], "instance": ev["instance"]})}'
+        api["incluster"][key] = api["incluster"].get(key, 0) + 1
+        return
+    if typ == "apiserver.authn":
+        pend = api["pending"] or {"method": None, "path": None, "user": None, "client": None, "lb": None}
+        api["pending"] = None
+        req = {"id": ev["seq"], "t": ev["t"], "instance": inst, "method": pend["method"], "path": pend["path"],
+               "user": data.get("user") or pend["user"], "client": pend["client"], "lb": pend["lb"],
+               "stages": [], "stopped": None, "code": None, "message": None}
+        api["requests"].append(req)
+        del api["requests"][:-MAX_REQUESTS]
+        api["open"][inst] = ev["seq"]
+    req = next((r for r in api["requests"] if r["id"] == api["open"].get(inst)), None)
+    if typ == "apiserver.response":
+        key = f'{inst}|{_client(ev.get("to"))}'
+        n = api["incluster"].get(key, 0)
+        if n > 0 or req is None:
+            if n > 1:
+                api["incluster"][key] = n - 1
+            else:
+                api["incluster"].pop(key, None)
+            code = str(data.get("code"))
+            api["codes"][code] = api["codes"].get(code, 0) + 1
+            return
+        req["code"] = data.get("code")
+        status = data.get("status") or {}
+        req["message"] = status.get("message")
+        if req["code"] is not None and req["code"] >= 400 and req["stopped"] is None:
+            req["stopped"] = "etcd" if any(s["stage"] == "etcd" for s in req["stages"]) else "handler"
+        api["open"].pop(inst, None)
+        return
+    if req is None or req["code"] is not None:
+        return
+    if typ == "apiserver.storage" and (any(s["stage"] == "etcd" for s in req["stages"])
+                                       or (req["path"] is not None and data.get("path") != req["path"])):
+        return  # another request's write on this instance (a traced request stores once, for its own path)
+    decision = data.get("decision")
+    if typ == "apiserver.authn":
+        stage = {"stage": "authn", "decision": decision, "detail": data.get("authenticator")}
+    elif typ == "apiserver.authz":
+        stage = {"stage": "authz", "decision": decision, "detail": data.get("reason")}
+    elif typ == "apiserver.admission":
+        stage = {"stage": "admission", "decision": decision, "phase": data.get("phase"), "plugin": data.get("plugin"),
+                 "changes": len(data.get("changes") or []), "notes": list(data.get("notes") or [])}
+    elif typ == "apiserver.validation":
+        stage = {"stage": "validation", "decision": decision, "errors": len(data.get("errors") or [])}
+    else:  # apiserver.storage
+        stage = {"stage": "etcd", "decision": "allow", "detail": data.get("key")}
+    req["stages"].append(stage)
+    if decision == "deny" and req["stopped"] is None:
+        req["stopped"] = stage["stage"] if stage["stage"] != "admission" else f'admission:{stage["plugin"]}'
 
 
 MAX_WATCH = 30
+_API_TYPES = frozenset(("kubectl.request", "load-balancer.route", "apiserver.request", "apiserver.authn",
+                        "apiserver.authz", "apiserver.admission", "apiserver.validation", "apiserver.storage",
+                        "apiserver.response"))
 
 
 def _member(st: dict, name: str) -> dict:
@@ -208,6 +291,8 @@ def apply(st: dict, ev: dict) -> dict:
         del st["etcd"]["watch"][:-MAX_WATCH]
     elif typ.startswith("scheduler."):
         _scheduler(st, ev, typ, data)
+    elif typ in _API_TYPES:
+        _apiserver(st, ev, typ, data)
     elif typ == "kubelet.image.pulled":
         node = st["nodes"].get(ev["instance"])
         if node is not None and data.get("image") not in node["images"]:

@@ -781,7 +781,7 @@ class ApiServer(Component):
         # Event objects are written by recorders in the background: no storage arrow, to keep the story readable.
         if req.quiet or (not req.traced and req.resource == "events") or not self.tracer.enabled:
             return
-        self.tracer.emit(COMPONENT, self.instance, "apiserver.storage", f"{op} {key}", {"op": op, "key": key},
+        self.tracer.emit(COMPONENT, self.instance, "apiserver.storage", f"{op} {key}", {"op": op, "key": key, "path": req.path},
                          to=ref("etcd", self.etcd.leader or "etcd"), obj=registry.objref(obj) if obj else None)
 
     # -- etcd --

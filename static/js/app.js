@@ -11,6 +11,7 @@ import { LogView, MAX_LINES } from "./log.js";
 import { Controls } from "./controls.js";
 import { SchedulerPanel } from "./schedpanel.js";
 import { EtcdPanel } from "./etcdpanel.js";
+import { ApiServerPanel } from "./apipanel.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -55,6 +56,7 @@ const arch = new ArchView(document.getElementById("arch"));
 const steps = new StepsView(document.getElementById("steps"), document.getElementById("narration"));
 const log = new LogView(document.getElementById("event-log"), document.getElementById("event-log-scroll"));
 const schedPanel = new SchedulerPanel(document.getElementById("scheduler-panel"));
+const apiPanel = new ApiServerPanel(document.getElementById("apiserver-panel"));
 const etcdPanel = new EtcdPanel(document.getElementById("etcd-panel"), () => (store.run ? store.run.id : null));
 const panel = document.getElementById("run-panel");
 const controls = panel ? new Controls(panel, scenarios, { onStarted: (run) => followRun(run, true) }) : null;
@@ -145,6 +147,7 @@ function render() {
   store.pending = [];
   arch.render(store.state, batch);
   steps.render(store.state, scenarioOf());
+  apiPanel.render(store.state);
   schedPanel.render(store.state);
   etcdPanel.render(store.state);
   log.append(batch);
@@ -204,6 +207,7 @@ function followRun(run, force = false) {
   log.clear();
   arch.reset();
   schedPanel.reset();
+  apiPanel.reset();
   etcdPanel.reset();
   store.stream = new RunStream(run.id, {
     onSnapshot,

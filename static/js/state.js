@@ -11,7 +11,82 @@ export function initial() {
     etcd: { members: [], leader: null, term: 0, revision: 0, keys: {}, status: {}, quorum: true, last: null, watch: [] },
     k8s_events: [],
     scheduler: { cycles: 0, cycle: null, queues: {} },
+    apiserver: { requests: [], pending: null, open: {}, incluster: {}, codes: {} },
   };
+}
+
+const REQUESTS_KEPT = 10;
+const API_TYPES = new Set(["kubectl.request", "load-balancer.route", "apiserver.request", "apiserver.authn",
+  "apiserver.authz", "apiserver.admission", "apiserver.validation", "apiserver.storage", "apiserver.response"]);
+
+const clientOf = (ref) => `${(ref || {}).component ?? ""}/${(ref || {}).instance ?? ""}`;
+const emptyPending = () => ({ method: null, path: null, user: null, client: null, lb: null });
+
+// The API server panel (mirrors state.py _apiserver): recent traced requests stage by stage, where a
+// refused one stopped and its code, the serving instance; in-cluster requests counted by code.
+function applyApiserver(st, ev, d) {
+  const api = st.apiserver;
+  const typ = ev.type;
+  if (typ === "kubectl.request") {
+    api.pending = { method: d.method ?? null, path: d.path ?? null, user: d.user ?? null,
+      client: clientOf({ component: ev.component, instance: ev.instance }), lb: null };
+    return;
+  }
+  if (typ === "load-balancer.route") {
+    const pend = api.pending || emptyPending();
+    pend.lb = { backend: d.backend ?? null, healthy: d.healthy ?? null };
+    api.pending = pend;
+    return;
+  }
+  const inst = ev.instance;
+  if (typ === "apiserver.request") {
+    const key = `${(ev.to || {}).instance ?? ""}|${clientOf({ component: ev.component, instance: ev.instance })}`;
+    api.incluster[key] = (api.incluster[key] || 0) + 1;
+    return;
+  }
+  if (typ === "apiserver.authn") {
+    const pend = api.pending || emptyPending();
+    api.pending = null;
+    api.requests.push({ id: ev.seq, t: ev.t, instance: inst, method: pend.method, path: pend.path,
+      user: d.user || pend.user, client: pend.client, lb: pend.lb, stages: [], stopped: null, code: null, message: null });
+    if (api.requests.length > REQUESTS_KEPT) api.requests.splice(0, api.requests.length - REQUESTS_KEPT);
+    api.open[inst] = ev.seq;
+  }
+  const req = api.requests.find((r) => r.id === api.open[inst]) || null;
+  if (typ === "apiserver.response") {
+    const key = `${inst}|${clientOf(ev.to)}`;
+    const n = api.incluster[key] || 0;
+    if (n > 0 || req === null) {
+      if (n > 1) api.incluster[key] = n - 1;
+      else delete api.incluster[key];
+      const code = String(d.code ?? null);
+      api.codes[code] = (api.codes[code] || 0) + 1;
+      return;
+    }
+    req.code = d.code ?? null;
+    req.message = (d.status || {}).message ?? null;
+    if (req.code !== null && req.code >= 400 && req.stopped === null) {
+      req.stopped = req.stages.some((s) => s.stage === "etcd") ? "etcd" : "handler";
+    }
+    delete api.open[inst];
+    return;
+  }
+  if (req === null || req.code !== null) return;
+  // Another request's write on this instance: a traced request stores once, for its own path.
+  if (typ === "apiserver.storage" && (req.stages.some((s) => s.stage === "etcd") || (req.path !== null && (d.path ?? null) !== req.path))) return;
+  const decision = d.decision ?? null;
+  let stage;
+  if (typ === "apiserver.authn") stage = { stage: "authn", decision, detail: d.authenticator ?? null };
+  else if (typ === "apiserver.authz") stage = { stage: "authz", decision, detail: d.reason ?? null };
+  else if (typ === "apiserver.admission") {
+    stage = { stage: "admission", decision, phase: d.phase ?? null, plugin: d.plugin ?? null,
+      changes: (d.changes || []).length, notes: [...(d.notes || [])] };
+  } else if (typ === "apiserver.validation") stage = { stage: "validation", decision, errors: (d.errors || []).length };
+  else stage = { stage: "etcd", decision: "allow", detail: d.key ?? null };
+  req.stages.push(stage);
+  if (decision === "deny" && req.stopped === null) {
+    req.stopped = stage.stage !== "admission" ? stage.stage : `admission:${stage.plugin}`;
+  }
 }
 
 const WATCH_KEPT = 30;
@@ -268,6 +343,17 @@ export function apply(st, ev) {
     case "scheduler.reserve":
     case "scheduler.bind":
       applyScheduler(st, ev, d);
+      break;
+    case "kubectl.request":
+    case "load-balancer.route":
+    case "apiserver.request":
+    case "apiserver.authn":
+    case "apiserver.authz":
+    case "apiserver.admission":
+    case "apiserver.validation":
+    case "apiserver.storage":
+    case "apiserver.response":
+      applyApiserver(st, ev, d);
       break;
     case "kubelet.image.pulled": {
       const node = st.nodes[ev.instance];

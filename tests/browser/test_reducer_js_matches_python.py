@@ -92,11 +92,13 @@ def test_js_initial_state_equals_python(js):
     assert got == json.loads(json.dumps(sim_state.initial()))
 
 
-def test_js_reducer_equals_python_over_raft_elections_and_quorum_loss(js):
-    """The etcd members' roles, terms, the leader and quorum fold the same way in both languages."""
-    from tests.sim.helpers import run_raft
-    events = [json.loads(json.dumps(ev)) for ev in run_raft(1)]
-    assert any(e["type"] == "etcd.raft.leader" for e in events) and any(e["type"] == "etcd.quorum.lost" for e in events)
+@pytest.mark.parametrize("recording", ["raft", "api"])
+def test_js_reducer_equals_python_over_elections_and_refused_requests(js, recording):
+    """Raft elections and quorum loss; requests stopped at each stage of the API server's pipeline."""
+    from tests.sim.helpers import run_api, run_raft
+    events = [json.loads(json.dumps(ev)) for ev in (run_raft(1) if recording == "raft" else run_api(1))]
+    must = {"raft": ("etcd.raft.leader", "etcd.quorum.lost"), "api": ("apiserver.authz", "apiserver.validation")}[recording]
+    assert all(any(e["type"] == t for e in events) for t in must)
     expected = python_states(events)
     got = [json.loads(s) for s in js.evaluate(FOLD_ALL, [None, events])]
     for ev, want, have in zip(events, expected, got):

@@ -80,3 +80,43 @@ def _raft_run(seed: int) -> tuple:
 def run_raft(seed: int = 1) -> list[dict]:
     """The events of the Raft recording above (cached; do not mutate them)."""
     return list(_raft_run(seed))
+
+
+@functools.lru_cache(maxsize=None)
+def _api_run(seed: int) -> tuple:
+    """Traced kubectl requests that stop at each stage of the API server's pipeline - a bad token (401),
+    a user no RBAC rule allows (403), an invalid Pod (422), a Pod over a ResourceQuota (403 at
+    admission), a second create of the same name (409 at etcd) - and one that passes (201), while the
+    control plane's own requests go on."""
+    from simulator.apiserver.authn import Credential
+    from simulator.runner import emit_started
+    from simulator.trace import ref
+
+    c = Cluster(seed, f"sim-api-{seed}")
+    emit_started(c, "api-test", seed, {})
+
+    def kubectl(method: str, path: str, verb: str, resource: str, name: str, body: dict | None, credential):
+        c.tracer.emit("kubectl", "kubectl", "kubectl.request", f"{method} {path}",
+                      {"method": method, "path": path, "user": "", "verb": verb, "resource": resource, "body": body},
+                      to=ref("apiserver", c.apiservers[0].instance))
+        return c.call(Request(method, path, verb, resource, "default", name, body=body, credential=credential,
+                              traced=True))
+
+    pods = "/api/v1/namespaces/default/pods"
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "two", "namespace": "default"},
+             "spec": {"hard": {"pods": "0"}}}
+    kubectl("GET", pods, "list", "pods", "", None, Credential.bearer("not-a-token"))
+    kubectl("POST", pods, "create", "pods", "a", pod_manifest("a"), Credential.x509("jane", "developers"))
+    kubectl("POST", pods, "create", "pods", "Bad_Name", pod_manifest("Bad_Name"), ADMIN)
+    kubectl("POST", pods, "create", "pods", "ok", pod_manifest("ok"), ADMIN)
+    kubectl("POST", pods, "create", "pods", "ok", pod_manifest("ok"), ADMIN)
+    kubectl("POST", "/api/v1/namespaces/default/resourcequotas", "create", "resourcequotas", "two", quota, ADMIN)
+    c.run(until=c.env.now + 2)
+    kubectl("POST", pods, "create", "pods", "over", pod_manifest("over"), ADMIN)
+    c.run(until=c.env.now + 2)
+    return tuple(c.tracer.buffer)
+
+
+def run_api(seed: int = 1) -> list[dict]:
+    """The events of the API server recording above (cached; do not mutate them)."""
+    return list(_api_run(seed))

@@ -121,3 +121,23 @@ def test_etcd_panel_state_follows_elections_and_quorum():
     assert len(stopped) == 1 and final["status"][stopped[0]]["role"] == "stopped"
     assert final["last"] == {"key": "/registry/configmaps/default/again", "op": "PUT", "revision": final["revision"]}
     assert final["watch"][-1]["key"] == "/registry/configmaps/default/again"
+
+
+def test_apiserver_panel_state_says_where_each_request_stopped():
+    from tests.sim.helpers import run_api
+    st = state.initial()
+    for e in run_api(1):
+        state.apply(st, e)
+    api = st["apiserver"]
+    got = [(r["path"].rsplit("/", 1)[-1], r["code"], r["stopped"]) for r in api["requests"]]
+    assert got == [("pods", 401, "authn"), ("pods", 403, "authz"), ("pods", 422, "validation"), ("pods", 201, None),
+                   ("pods", 409, "etcd"), ("resourcequotas", 201, None), ("pods", 403, "admission:ResourceQuota")]
+    by_code = {r["code"]: r for r in api["requests"]}
+    assert by_code[403]["message"].startswith('pods "over" is forbidden: exceeded quota: two')
+    assert [s["stage"] for s in by_code[401]["stages"]] == ["authn"]
+    created = api["requests"][3]
+    assert created["instance"] == "apiserver-1" and created["stages"][-1] == {
+        "stage": "etcd", "decision": "allow", "detail": "/registry/pods/default/ok"}
+    assert [s["plugin"] for s in created["stages"] if s["stage"] == "admission" and s["phase"] == "mutating"][:3] == [
+        "NamespaceLifecycle", "LimitRanger", "ServiceAccount"]
+    assert api["open"] == {} and api["pending"] is None and sum(api["codes"].values()) > 0

@@ -1,0 +1,129 @@
+// The API server panel: the recent traced requests as a pipeline - authentication → authorization →
+// mutating admission (each plugin) → validation → validating admission (each plugin) → etcd - each stage
+// passed, stopped (with the reason and the status code) or not reached; which instance served the request
+// (and the load balancer's choice in HA); the control plane's own requests counted by status code.
+// Drawn from state.apiserver, so it is the same live, after a snapshot and on a finished run.
+
+import { gettext, interpolate } from "./i18n.js";
+
+const HTTP = {
+  200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+  405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 422: "Unprocessable Entity", 429: "Too Many Requests",
+  500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
+};
+const REQUESTS_SHOWN = 4;
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+// The pipeline's stages in order, each with the recorded steps that belong to it.
+function stagesOf(req) {
+  const out = [
+    { id: "authn", label: gettext("Authentication"), steps: [] },
+    { id: "authz", label: gettext("Authorization (RBAC)"), steps: [] },
+    { id: "mutating", label: gettext("Mutating admission"), steps: [] },
+    { id: "validation", label: gettext("Validation"), steps: [] },
+    { id: "validating", label: gettext("Validating admission"), steps: [] },
+    { id: "etcd", label: "etcd", steps: [] },
+  ];
+  const byId = Object.fromEntries(out.map((s) => [s.id, s]));
+  for (const s of req.stages) {
+    const id = s.stage === "admission" ? s.phase : s.stage;
+    if (byId[id]) byId[id].steps.push(s);
+  }
+  return out;
+}
+
+function stateOf(stage, req) {
+  if (!stage.steps.length) return "skipped";
+  if (stage.steps.some((s) => s.decision === "deny")) return "stopped";
+  if (stage.id === "etcd" && req.stopped === "etcd") return "stopped";
+  return "passed";
+}
+
+export class ApiServerPanel {
+  constructor(root) {
+    this.root = root;
+    this.body = root.querySelector(".panel-body");
+    this.last = "";
+  }
+
+  reset() {
+    this.last = "";
+    this.body.textContent = "";
+  }
+
+  render(state) {
+    const api = state.apiserver || { requests: [], codes: {} };
+    const key = JSON.stringify([api.requests, api.codes]);
+    if (key === this.last) return;
+    this.last = key;
+    const body = this.body;
+    body.textContent = "";
+    const reqs = api.requests.slice(-REQUESTS_SHOWN).reverse();
+    if (!reqs.length) body.append(el("p", "panel-empty", gettext("No request from kubectl yet.")));
+    reqs.forEach((req, i) => body.append(this.request(req, i === 0)));
+    const codes = Object.entries(api.codes || {}).sort(([a], [b]) => Number(a) - Number(b));
+    if (codes.length) {
+      const p = el("p", "api-incluster");
+      p.append(el("strong", null, gettext("Requests from the control plane and the kubelets:")), " ",
+        codes.map(([c, n]) => `${c} ${HTTP[c] || ""} ×${n}`).join(" · "));
+      body.append(p);
+    }
+  }
+
+  request(req, newest) {
+    const box = el("article", `api-req${newest ? " newest" : ""}`);
+    box.dataset.id = String(req.id);
+    box.dataset.code = req.code == null ? "" : String(req.code);
+    box.dataset.stopped = req.stopped || "";
+    const head = el("header", "api-req-head");
+    const codeText = req.code == null ? gettext("in progress") : `${req.code} ${HTTP[req.code] || ""}`.trim();
+    const ok = req.code != null && req.code < 400;
+    head.append(el("span", `api-code ${req.code == null ? "pending" : ok ? "ok" : "bad"}`, `${req.code == null ? "…" : ok ? "✓" : "✗"} ${codeText}`),
+      el("code", "api-line", `${req.method || "?"} ${req.path || ""}`));
+    const who = el("span", "api-who");
+    who.append(interpolate(gettext("user %(user)s · served by %(instance)s"), { user: req.user || "?", instance: req.instance }));
+    if (req.lb) who.append(" ", interpolate(gettext("(chosen by the load balancer among %(n)s healthy)"), { n: req.lb.healthy }));
+    head.append(who);
+    box.append(head);
+
+    const ol = el("ol", "api-pipeline");
+    for (const stage of stagesOf(req)) {
+      const st = stateOf(stage, req);
+      const li = el("li", `api-stage ${st}`);
+      li.dataset.stage = stage.id;
+      li.dataset.state = st;
+      const mark = st === "passed" ? "✓" : st === "stopped" ? "✗" : "–";
+      const word = st === "passed" ? gettext("passed") : st === "stopped" ? gettext("stopped here") : gettext("not reached");
+      li.append(el("span", "s-label", `${mark} ${stage.label}`), el("span", "s-word", word));
+      if (stage.id === "mutating" || stage.id === "validating") {
+        const plugins = el("span", "s-plugins");
+        for (const s of stage.steps) {
+          const chip = el("span", `plugin ${s.decision === "deny" ? "deny" : "admit"}`, s.plugin);
+          chip.dataset.plugin = s.plugin;
+          if (s.changes) chip.append(el("small", null, ` ✎${s.changes}`));
+          chip.title = s.changes ? interpolate(gettext("changed %(n)s field(s)"), { n: s.changes }) : (s.notes || []).join("; ");
+          plugins.append(chip);
+        }
+        li.append(plugins);
+      } else if (stage.steps.length && stage.steps[0].detail && stage.id !== "authz") {
+        li.append(el("span", "s-detail", stage.steps[0].detail));
+      } else if (stage.id === "authz" && stage.steps.length) {
+        li.title = stage.steps[0].detail || "";
+      }
+      ol.append(li);
+    }
+    box.append(ol);
+    if (req.message) {
+      const msg = el("p", "api-message");
+      msg.append(el("code", null, req.message));
+      box.append(msg);
+    }
+    return box;
+  }
+}
