@@ -15,7 +15,79 @@ def initial() -> dict:
                      "status": {}, "quorum": True, "last": None, "watch": []},
             "k8s_events": [],
             "scheduler": {"cycles": 0, "cycle": None, "queues": {}},
-            "apiserver": {"requests": [], "pending": None, "open": {}, "incluster": {}, "codes": {}}}
+            "apiserver": {"requests": [], "pending": None, "open": {}, "incluster": {}, "codes": {}},
+            "terminals": {"pods": [], "events": [], "etcd": []}}
+
+
+MAX_TERMINAL_LINES = 200
+TERMINAL_NAMESPACE = "default"   # kubectl's namespace when the kubeconfig context names none
+
+
+def _pod_row(value: dict) -> dict:
+    """The columns `kubectl get pods` prints for a Pod, as kubectl's printPod computes them
+    (kubernetes pkg/printers/internalversion/printers.go; init containers left out): READY counts the
+    containers that are ready and running; STATUS is the phase, overridden by Status.Reason, by a
+    container's waiting or terminated reason (the last container's first), and by Terminating while a
+    deletionTimestamp is set; RESTARTS sums restartCount (the latest restart's time kept for "(5s ago)").
+    AGE is left to the viewer: it is the time of the line minus `created`."""
+    meta, spec, status = value.get("metadata") or {}, value.get("spec") or {}, value.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or ""
+    ready = restarts = 0
+    last_restart = None
+    has_running = False
+    for c in reversed(status.get("containerStatuses") or []):
+        restarts += c.get("restartCount") or 0
+        finished = ((c.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
+        if finished and (last_restart is None or finished > last_restart):
+            last_restart = finished
+        state = c.get("state") or {}
+        waiting, terminated = state.get("waiting"), state.get("terminated")
+        if waiting and waiting.get("reason"):
+            reason = waiting["reason"]
+        elif terminated and terminated.get("reason"):
+            reason = terminated["reason"]
+        elif terminated:
+            reason = (f'Signal:{terminated["signal"]}' if terminated.get("signal")
+                      else f'ExitCode:{terminated.get("exitCode", 0)}')
+        elif c.get("ready") and state.get("running") is not None:
+            has_running = True
+            ready += 1
+    if reason == "Completed" and has_running:
+        ok = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+        reason = "Running" if ok else "NotReady"
+    if meta.get("deletionTimestamp"):
+        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
+    return {"name": meta.get("name"), "ready": f'{ready}/{len(spec.get("containers") or [])}', "status": reason,
+            "restarts": restarts, "last_restart": last_restart if restarts else None,
+            "created": meta.get("creationTimestamp")}
+
+
+def _terminal(st: dict, kind: str, row: dict) -> None:
+    lines = st["terminals"][kind]
+    lines.append(row)
+    del lines[:-MAX_TERMINAL_LINES]
+
+
+def _terminals(st: dict, ev: dict, typ: str, data: dict, value: dict | None) -> None:
+    """What `kubectl get pods -w`, `kubectl get events -w` and `etcdctl watch /registry/ --prefix
+    --keys-only` print, line by line, as each write reaches etcd."""
+    key = data["key"]
+    _terminal(st, "etcd", {"t": ev["t"], "op": "PUT" if typ == "etcd.put" else "DELETE", "key": key})
+    prefix = f"/registry/pods/{TERMINAL_NAMESPACE}/"
+    if key.startswith(prefix):
+        if value is not None:
+            _terminal(st, "pods", {"t": ev["t"], **_pod_row(value)})
+        else:   # DELETED: kubectl prints the Pod's last state once more
+            last = next((r for r in reversed(st["terminals"]["pods"]) if r["name"] == key[len(prefix):]), None)
+            if last is not None:
+                _terminal(st, "pods", {**last, "t": ev["t"]})
+    elif key.startswith(f"/registry/events/{TERMINAL_NAMESPACE}/") and value is not None:
+        inv = value.get("involvedObject") or {}
+        # printEvent: LAST SEEN from lastTimestamp, else firstTimestamp, else eventTime (events.k8s.io).
+        seen = value.get("lastTimestamp") or value.get("firstTimestamp") or value.get("eventTime")
+        _terminal(st, "events", {"t": ev["t"], "last": seen, "type": value.get("type"), "reason": value.get("reason"),
+                                 "object": f'{(inv.get("kind") or "").lower()}/{inv.get("name")}',
+                                 "message": value.get("message")})
 
 
 MAX_REQUESTS = 10
@@ -264,6 +336,7 @@ def apply(st: dict, ev: dict) -> dict:
                                    "version": data["version"]}
         st["etcd"]["last"] = {"key": key, "op": "PUT", "revision": data["revision"]}
         value = _value(data.get("value"))
+        _terminals(st, ev, typ, data, value)
         if key.startswith("/registry/pods/"):
             ns, name = key[len("/registry/pods/"):].split("/", 1)
             pod = _pod_from(value)
@@ -281,6 +354,7 @@ def apply(st: dict, ev: dict) -> dict:
         st["etcd"]["revision"] = data["revision"]
         st["etcd"]["keys"].pop(key, None)
         st["etcd"]["last"] = {"key": key, "op": "DELETE", "revision": data["revision"]}
+        _terminals(st, ev, typ, data, None)
         if key.startswith("/registry/pods/"):
             st["pods"].pop(key[len("/registry/pods/"):], None)
     elif typ.startswith(("etcd.raft.", "etcd.member.", "etcd.quorum.")):

@@ -12,6 +12,7 @@ import { Controls } from "./controls.js";
 import { SchedulerPanel } from "./schedpanel.js";
 import { EtcdPanel } from "./etcdpanel.js";
 import { ApiServerPanel } from "./apipanel.js";
+import { TerminalsPanel } from "./terminals.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -57,6 +58,7 @@ const steps = new StepsView(document.getElementById("steps"), document.getElemen
 const log = new LogView(document.getElementById("event-log"), document.getElementById("event-log-scroll"));
 const schedPanel = new SchedulerPanel(document.getElementById("scheduler-panel"));
 const apiPanel = new ApiServerPanel(document.getElementById("apiserver-panel"));
+const terminals = new TerminalsPanel(document.getElementById("terminals-panel"));
 const etcdPanel = new EtcdPanel(document.getElementById("etcd-panel"), () => (store.run ? store.run.id : null));
 const panel = document.getElementById("run-panel");
 const controls = panel ? new Controls(panel, scenarios, { onStarted: (run) => followRun(run, true) }) : null;
@@ -147,6 +149,7 @@ function render() {
   store.pending = [];
   arch.render(store.state, batch);
   steps.render(store.state, scenarioOf());
+  terminals.render(store.state);
   apiPanel.render(store.state);
   schedPanel.render(store.state);
   etcdPanel.render(store.state);
@@ -208,6 +211,7 @@ function followRun(run, force = false) {
   arch.reset();
   schedPanel.reset();
   apiPanel.reset();
+  terminals.reset();
   etcdPanel.reset();
   store.stream = new RunStream(run.id, {
     onSnapshot,

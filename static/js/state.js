@@ -12,7 +12,70 @@ export function initial() {
     k8s_events: [],
     scheduler: { cycles: 0, cycle: null, queues: {} },
     apiserver: { requests: [], pending: null, open: {}, incluster: {}, codes: {} },
+    terminals: { pods: [], events: [], etcd: [] },
   };
+}
+
+const TERMINAL_LINES = 200;
+const TERMINAL_NAMESPACE = "default";
+
+// The columns `kubectl get pods` prints for a Pod (kubectl's printPod; mirrors state.py _pod_row).
+function podRow(value) {
+  const meta = value.metadata || {};
+  const spec = value.spec || {};
+  const status = value.status || {};
+  let reason = status.reason || status.phase || "";
+  let ready = 0;
+  let restarts = 0;
+  let lastRestart = null;
+  let hasRunning = false;
+  const statuses = status.containerStatuses || [];
+  for (let i = statuses.length - 1; i >= 0; i--) {
+    const c = statuses[i];
+    restarts += c.restartCount || 0;
+    const finished = ((c.lastState || {}).terminated || {}).finishedAt;
+    if (finished && (lastRestart === null || finished > lastRestart)) lastRestart = finished;
+    const state = c.state || {};
+    const waiting = state.waiting;
+    const terminated = state.terminated;
+    if (waiting && waiting.reason) reason = waiting.reason;
+    else if (terminated && terminated.reason) reason = terminated.reason;
+    else if (terminated) reason = terminated.signal ? `Signal:${terminated.signal}` : `ExitCode:${terminated.exitCode ?? 0}`;
+    else if (c.ready && state.running != null) { hasRunning = true; ready += 1; }
+  }
+  if (reason === "Completed" && hasRunning) {
+    const ok = (status.conditions || []).some((c) => c.type === "Ready" && c.status === "True");
+    reason = ok ? "Running" : "NotReady";
+  }
+  if (meta.deletionTimestamp) reason = status.reason === "NodeLost" ? "Unknown" : "Terminating";
+  return { name: meta.name ?? null, ready: `${ready}/${(spec.containers || []).length}`, status: reason,
+    restarts, last_restart: restarts ? lastRestart : null, created: meta.creationTimestamp ?? null };
+}
+
+function terminalLine(st, kind, row) {
+  const lines = st.terminals[kind];
+  lines.push(row);
+  if (lines.length > TERMINAL_LINES) lines.splice(0, lines.length - TERMINAL_LINES);
+}
+
+// What `kubectl get pods -w`, `kubectl get events -w` and `etcdctl watch /registry/ --prefix --keys-only`
+// print, line by line (mirrors state.py _terminals).
+function applyTerminals(st, ev, key, value) {
+  terminalLine(st, "etcd", { t: ev.t, op: ev.type === "etcd.put" ? "PUT" : "DELETE", key });
+  const prefix = `/registry/pods/${TERMINAL_NAMESPACE}/`;
+  if (key.startsWith(prefix)) {
+    if (value !== null) terminalLine(st, "pods", { t: ev.t, ...podRow(value) });
+    else {
+      const name = key.slice(prefix.length);
+      const last = [...st.terminals.pods].reverse().find((r) => r.name === name);
+      if (last) terminalLine(st, "pods", { ...last, t: ev.t });
+    }
+  } else if (key.startsWith(`/registry/events/${TERMINAL_NAMESPACE}/`) && value !== null) {
+    const inv = value.involvedObject || {};
+    const seen = value.lastTimestamp || value.firstTimestamp || value.eventTime || null;
+    terminalLine(st, "events", { t: ev.t, last: seen, type: value.type ?? null, reason: value.reason ?? null,
+      object: `${(inv.kind || "").toLowerCase()}/${inv.name}`, message: value.message ?? null });
+  }
 }
 
 const REQUESTS_KEPT = 10;
@@ -291,6 +354,7 @@ export function apply(st, ev) {
       st.etcd.revision = d.revision;
       st.etcd.keys[key] = { create_revision: d.create_revision, mod_revision: d.mod_revision, version: d.version };
       st.etcd.last = { key, op: "PUT", revision: d.revision };
+      applyTerminals(st, ev, key, parseValue(d.value));
       if (key.startsWith("/registry/pods/")) {
         const pod = podFromObject(parseValue(d.value));
         const [ns, name] = key.slice("/registry/pods/".length).split("/");
@@ -314,6 +378,7 @@ export function apply(st, ev) {
       st.etcd.revision = d.revision;
       delete st.etcd.keys[key];
       st.etcd.last = { key, op: "DELETE", revision: d.revision };
+      applyTerminals(st, ev, key, null);
       if (key.startsWith("/registry/pods/")) delete st.pods[key.slice("/registry/pods/".length)];
       break;
     }
