@@ -13,6 +13,7 @@ import { SchedulerPanel } from "./schedpanel.js";
 import { EtcdPanel } from "./etcdpanel.js";
 import { ApiServerPanel } from "./apipanel.js";
 import { TerminalsPanel } from "./terminals.js";
+import { wireNavigation } from "./navigate.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -60,6 +61,7 @@ const schedPanel = new SchedulerPanel(document.getElementById("scheduler-panel")
 const apiPanel = new ApiServerPanel(document.getElementById("apiserver-panel"));
 const terminals = new TerminalsPanel(document.getElementById("terminals-panel"));
 const etcdPanel = new EtcdPanel(document.getElementById("etcd-panel"), () => (store.run ? store.run.id : null));
+wireNavigation(document.getElementById("arch"), document.getElementById("layout"), document.getElementById("panels-layout"));
 const panel = document.getElementById("run-panel");
 const controls = panel ? new Controls(panel, scenarios, { onStarted: (run) => followRun(run, true) }) : null;
 

@@ -1,0 +1,47 @@
+"""From the architecture diagram to the panels: a click on a component - or Enter on it, reached with the
+keyboard - brings its panel into view; the panels can be laid out side by side, and the choice is kept."""
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+
+# The panel's heading is on screen (the page may be too short to scroll it to the very top).
+VISIBLE = """(sel) => { const r = document.querySelector(sel + ' h2').getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight; }"""
+
+
+def in_view(page, selector: str) -> bool:
+    return page.evaluate("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+        return r.top < window.innerHeight && r.bottom > 0; }""", selector)
+
+
+def test_components_open_their_panels_and_panels_go_side_by_side(stack, new_page):
+    _, page, errors = new_page("en-US")
+    page.goto(stack.base_url + "/")
+    sched = page.locator('#arch .comp[data-component="scheduler"]')
+    expect(sched).to_have_attribute("data-panel", "scheduler-panel")
+    expect(sched).to_have_attribute("aria-label", "Open the panel of kube-scheduler")
+    assert not in_view(page, "#scheduler-panel")
+    sched.click()
+    expect(page.locator("#scheduler-panel")).to_have_class("card panel-card spotlight")
+    page.wait_for_function(VISIBLE, arg="#scheduler-panel")
+
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator('#arch .comp[data-component="etcd"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(VISIBLE, arg="#etcd-panel")
+    expect(page.locator("#etcd-panel-title")).to_be_focused()
+
+    # Side by side: the API server and etcd panels share a row; the choice survives a reload.
+    toggle = page.locator("#panels-layout")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    api, etcd = page.locator("#apiserver-panel"), page.locator("#etcd-panel")
+    assert api.bounding_box()["y"] != etcd.bounding_box()["y"]
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    assert abs(api.bounding_box()["y"] - etcd.bounding_box()["y"]) < 1
+    page.reload()
+    expect(page.locator("#panels-layout")).to_have_attribute("aria-pressed", "true")
+    assert abs(page.locator("#apiserver-panel").bounding_box()["y"] - page.locator("#etcd-panel").bounding_box()["y"]) < 1
+    page.locator("#panels-layout").click()
+    errors.check()
