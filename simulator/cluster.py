@@ -258,6 +258,16 @@ class Cluster:
                         "ready": True})
         return out
 
+    def leases_summary(self) -> list[dict]:
+        """The leader-election Leases (kube-system/kube-scheduler, kube-system/kube-controller-manager) and
+        who holds each: which instance's loops act."""
+        out = []
+        for name in ("kube-controller-manager", "kube-scheduler"):
+            lease = self.apiserver.get(f"/registry/leases/kube-system/{name}")
+            if lease is not None:
+                out.append({"lease": f"kube-system/{name}", "holder": (lease.get("spec") or {}).get("holderIdentity")})
+        return out
+
     def components_summary(self) -> list[dict]:
         comps = [{"component": "kubectl", "instance": "kubectl", "node": None}]
         if self.lb is not self.apiserver:

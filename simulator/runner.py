@@ -46,7 +46,7 @@ def emit_started(cluster: Cluster, scenario_id: str, seed: int, params: dict) ->
     cluster.tracer.emit("scenario", "scenario", "scenario.started", f"scenario {scenario_id} (seed {seed})", {
         "scenario": scenario_id, "seed": seed, "params": dict(params),
         "nodes": cluster.nodes_summary(), "components": cluster.components_summary(),
-        "etcd": cluster.etcd.shape(), "keys": cluster.etcd.store.keys_summary()})
+        "etcd": cluster.etcd.shape(), "keys": cluster.etcd.store.keys_summary(), "leases": cluster.leases_summary()})
 
 
 def _drain(tracer) -> Iterator[dict]:

@@ -16,7 +16,8 @@ def initial() -> dict:
             "k8s_events": [],
             "scheduler": {"cycles": 0, "cycle": None, "queues": {}},
             "apiserver": {"requests": [], "pending": None, "open": {}, "incluster": {}, "codes": {}},
-            "terminals": {"pods": [], "events": [], "etcd": []}}
+            "terminals": {"pods": [], "events": [], "etcd": []},
+            "controllers": {"loops": {}, "leases": {}}}
 
 
 MAX_TERMINAL_LINES = 200
@@ -316,6 +317,7 @@ def apply(st: dict, ev: dict) -> dict:
         st["components"] = {f'{c["component"]}/{c["instance"]}': {"component": c["component"], "instance": c["instance"],
                                                                   "node": c.get("node")}
                             for c in data.get("components", [])}
+        st["controllers"] = {"loops": {}, "leases": {x["lease"]: x["holder"] for x in data.get("leases", [])}}
         e = data.get("etcd", {})
         st["etcd"] = {"members": list(e.get("members", [])), "leader": e.get("leader"), "term": e.get("term", 0),
                       "revision": e.get("revision", 0),
@@ -324,6 +326,25 @@ def apply(st: dict, ev: dict) -> dict:
                       "status": {m["name"]: {"role": m["role"], "term": m["term"], "commit": m["commit"],
                                              "running": m["running"]} for m in e.get("status", [])},
                       "quorum": True, "last": None, "watch": []}
+    elif typ == "controller.reconcile":
+        # The controller panel: per controller, the last sync (desired vs current, what it did, its queue)
+        # and how many syncs so far (the reconcile loop's turns).
+        loops = st["controllers"]["loops"]
+        name = data.get("controller") or ""
+        prev = loops.get(name) or {"reconciles": 0}
+        loops[name] = {"reconciles": prev["reconciles"] + 1, "t": ev["t"], "instance": ev["instance"],
+                       "key": data.get("key"),
+                       # a sync that only updated status (or lost a race) says nothing of the counts: keep the last
+                       "desired": data["desired"] if data.get("desired") is not None else prev.get("desired"),
+                       "current": data["current"] if data.get("current") is not None else prev.get("current"),
+                       "action": data.get("action"), "queue": data.get("queue")}
+    elif typ == "leaderelection":
+        leases = st["controllers"]["leases"]
+        lease = data.get("lease") or ""
+        if data.get("action") == "acquired":
+            leases[lease] = data.get("holder")
+        elif lease in leases and leases[lease] == data.get("holder"):
+            leases[lease] = None
     elif typ == "scenario.step":
         n = data.get("step", ev.get("step", 0))
         if n > st["step"]:

@@ -14,6 +14,7 @@ import { EtcdPanel } from "./etcdpanel.js";
 import { ApiServerPanel } from "./apipanel.js";
 import { TerminalsPanel } from "./terminals.js";
 import { wireNavigation } from "./navigate.js";
+import { ControllerPanel } from "./ctrlpanel.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -60,6 +61,7 @@ const log = new LogView(document.getElementById("event-log"), document.getElemen
 const schedPanel = new SchedulerPanel(document.getElementById("scheduler-panel"));
 const apiPanel = new ApiServerPanel(document.getElementById("apiserver-panel"));
 const terminals = new TerminalsPanel(document.getElementById("terminals-panel"));
+const ctlPanel = new ControllerPanel(document.getElementById("controllers-panel"));
 const etcdPanel = new EtcdPanel(document.getElementById("etcd-panel"), () => (store.run ? store.run.id : null));
 wireNavigation(document.getElementById("arch"), document.getElementById("layout"), document.getElementById("panels-layout"));
 const panel = document.getElementById("run-panel");
@@ -152,6 +154,7 @@ function render() {
   arch.render(store.state, batch);
   steps.render(store.state, scenarioOf());
   terminals.render(store.state);
+  ctlPanel.render(store.state);
   apiPanel.render(store.state);
   schedPanel.render(store.state);
   etcdPanel.render(store.state);
@@ -214,6 +217,7 @@ function followRun(run, force = false) {
   schedPanel.reset();
   apiPanel.reset();
   terminals.reset();
+  ctlPanel.reset();
   etcdPanel.reset();
   store.stream = new RunStream(run.id, {
     onSnapshot,

@@ -10,6 +10,7 @@ export const PANEL_OF = {
   "load-balancer": "apiserver-panel",
   etcd: "etcd-panel",
   scheduler: "scheduler-panel",
+  "controller-manager": "controllers-panel",
   kubelet: "terminals-panel",
   "container-runtime": "terminals-panel",
 };

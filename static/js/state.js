@@ -13,6 +13,7 @@ export function initial() {
     scheduler: { cycles: 0, cycle: null, queues: {} },
     apiserver: { requests: [], pending: null, open: {}, incluster: {}, codes: {} },
     terminals: { pods: [], events: [], etcd: [] },
+    controllers: { loops: {}, leases: {} },
   };
 }
 
@@ -333,12 +334,32 @@ export function apply(st, ev) {
       for (const k of d.keys || []) {
         keys[k.key] = { create_revision: k.create_revision, mod_revision: k.mod_revision, version: k.version };
       }
+      const leases = {};
+      for (const x of d.leases || []) leases[x.lease] = x.holder ?? null;
+      st.controllers = { loops: {}, leases };
       const status = {};
       for (const m of etcd.status || []) status[m.name] = { role: m.role, term: m.term, commit: m.commit, running: m.running };
       st.etcd = {
         members: [...(etcd.members || [])], leader: etcd.leader ?? null, term: etcd.term ?? 0,
         revision: etcd.revision ?? 0, keys, status, quorum: true, last: null, watch: [],
       };
+      break;
+    }
+    case "controller.reconcile": {
+      // The controller panel (mirrors state.py): the last sync per controller and how many so far.
+      const loops = st.controllers.loops;
+      const name = d.controller || "";
+      const prev = loops[name] || { reconciles: 0 };
+      loops[name] = { reconciles: prev.reconciles + 1, t: ev.t, instance: ev.instance, key: d.key ?? null,
+        desired: d.desired ?? prev.desired ?? null, current: d.current ?? prev.current ?? null,
+        action: d.action ?? null, queue: d.queue ?? null };
+      break;
+    }
+    case "leaderelection": {
+      const leases = st.controllers.leases;
+      const lease = d.lease || "";
+      if (d.action === "acquired") leases[lease] = d.holder ?? null;
+      else if (lease in leases && leases[lease] === (d.holder ?? null)) leases[lease] = null;
       break;
     }
     case "scenario.step": {

@@ -92,12 +92,15 @@ def test_js_initial_state_equals_python(js):
     assert got == json.loads(json.dumps(sim_state.initial()))
 
 
-@pytest.mark.parametrize("recording", ["raft", "api"])
+@pytest.mark.parametrize("recording", ["raft", "api", "controllers"])
 def test_js_reducer_equals_python_over_elections_and_refused_requests(js, recording):
-    """Raft elections and quorum loss; requests stopped at each stage of the API server's pipeline."""
-    from tests.sim.helpers import run_api, run_raft
-    events = [json.loads(json.dumps(ev)) for ev in (run_raft(1) if recording == "raft" else run_api(1))]
-    must = {"raft": ("etcd.raft.leader", "etcd.quorum.lost"), "api": ("apiserver.authz", "apiserver.validation")}[recording]
+    """Raft elections and quorum loss; requests stopped at each stage of the API server's pipeline;
+    controllers reconciling a Deployment and Leases moving to a standby."""
+    from tests.sim.helpers import run_api, run_controllers, run_raft
+    run = {"raft": run_raft, "api": run_api, "controllers": run_controllers}[recording]
+    events = [json.loads(json.dumps(ev)) for ev in run(1)]
+    must = {"raft": ("etcd.raft.leader", "etcd.quorum.lost"), "api": ("apiserver.authz", "apiserver.validation"),
+            "controllers": ("controller.reconcile", "leaderelection")}[recording]
     assert all(any(e["type"] == t for e in events) for t in must)
     expected = python_states(events)
     got = [json.loads(s) for s in js.evaluate(FOLD_ALL, [None, events])]

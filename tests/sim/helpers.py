@@ -120,3 +120,39 @@ def _api_run(seed: int) -> tuple:
 def run_api(seed: int = 1) -> list[dict]:
     """The events of the API server recording above (cached; do not mutate them)."""
     return list(_api_run(seed))
+
+
+@functools.lru_cache(maxsize=None)
+def _controllers_run(seed: int) -> tuple:
+    """A Deployment of 3 (Deployment and ReplicaSet controllers reconcile), one of its Pods deleted (the
+    ReplicaSet controller makes a replacement), scaled to 1, then the controller-manager's node stopped
+    in an HA control plane (its Lease moves to a standby)."""
+    from simulator.cluster import NodeSpec
+    from simulator.runner import emit_started
+    from simulator.trace import ref
+
+    topo = [NodeSpec(f"control-plane{s}", "control-plane", f"172.18.0.{2 + i}", f"10.244.{i}.0/24")
+            for i, s in enumerate(("", "2", "3"))] + [NodeSpec("worker-1", "worker", "172.18.0.5", "10.244.3.0/24")]
+    c = Cluster(seed, f"sim-controllers-{seed}", topo)
+    emit_started(c, "controllers-test", seed, {})
+    kubectl = c.client(who=ref("kubectl", "kubectl"))
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+           "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}},
+                                 "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+    c.env.run(until=kubectl.create("deployments", dep, namespace="default"))
+    c.run(until=c.env.now + 15)
+    pods = sorted(k["key"] for k in c.etcd.store.keys_summary() if k["key"].startswith("/registry/pods/default/web-"))
+    c.env.run(until=kubectl.delete("pods", pods[0].rsplit("/", 1)[-1], namespace="default"))
+    c.run(until=c.env.now + 15)
+    c.env.run(until=kubectl.patch("deployments", "web", {"spec": {"replicas": 1}}, namespace="default"))
+    c.run(until=c.env.now + 15)
+    holder = c.leases_summary()[0]["holder"].split("_")[0]
+    c.stop_node(holder)
+    c.run(until=c.env.now + 30)
+    return tuple(c.tracer.buffer)
+
+
+def run_controllers(seed: int = 1) -> list[dict]:
+    """The events of the controllers recording above (cached; do not mutate them)."""
+    return list(_controllers_run(seed))

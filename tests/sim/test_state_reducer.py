@@ -141,3 +141,24 @@ def test_apiserver_panel_state_says_where_each_request_stopped():
     assert [s["plugin"] for s in created["stages"] if s["stage"] == "admission" and s["phase"] == "mutating"][:3] == [
         "NamespaceLifecycle", "LimitRanger", "ServiceAccount"]
     assert api["open"] == {} and api["pending"] is None and sum(api["codes"].values()) > 0
+
+
+def test_controller_panel_state_counts_syncs_and_follows_the_leases():
+    from tests.sim.helpers import run_controllers
+    events = run_controllers(1)
+    st = state.initial()
+    state.apply(st, events[0])
+    first = dict(st["controllers"]["leases"])
+    assert set(first) == {"kube-system/kube-controller-manager", "kube-system/kube-scheduler"}
+    assert all(h.startswith("control-plane_") for h in first.values())
+    for e in events[1:]:
+        state.apply(st, e)
+    loops = st["controllers"]["loops"]
+    n = {name: sum(1 for e in events if e["type"] == "controller.reconcile" and e["data"]["controller"] == name)
+         for name in loops}
+    assert set(loops) == {"deployment", "replicaset"} and all(loops[k]["reconciles"] == n[k] for k in loops)
+    rs = loops["replicaset"]
+    assert rs["desired"] == 1 and rs["action"].startswith("deleted 2 pod(s)")
+    assert loops["deployment"]["desired"] is not None   # a status-only sync keeps the last counts
+    after = st["controllers"]["leases"]
+    assert set(after) == set(first) and all(after[k] != first[k] and after[k] for k in after)
