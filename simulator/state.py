@@ -17,7 +17,22 @@ def initial() -> dict:
             "scheduler": {"cycles": 0, "cycle": None, "queues": {}},
             "apiserver": {"requests": [], "pending": None, "open": {}, "incluster": {}, "codes": {}},
             "terminals": {"pods": [], "events": [], "etcd": []},
-            "controllers": {"loops": {}, "leases": {}}}
+            "controllers": {"loops": {}, "leases": {}},
+            "sequence": []}
+
+
+MAX_ARROWS = 300
+
+
+def _arrow(st: dict, ev: dict) -> None:
+    """The sequence diagram: one arrow per event that flows to another component (`to`)."""
+    to = ev.get("to")
+    if not to or not to.get("component"):
+        return
+    st["sequence"].append({"seq": ev["seq"], "t": ev["t"], "from": ev["component"], "fi": ev["instance"],
+                           "to": to.get("component"), "ti": to.get("instance"), "type": ev["type"],
+                           "step": ev.get("step"), "summary": ev.get("summary", "")})
+    del st["sequence"][:-MAX_ARROWS]
 
 
 MAX_TERMINAL_LINES = 200
@@ -303,6 +318,7 @@ def apply(st: dict, ev: dict) -> dict:
     st["seq"] = ev["seq"]
     st["t"] = ev["t"]
     typ, data = ev["type"], ev.get("data", {})
+    _arrow(st, ev)
     if typ == "scenario.started":
         st["scenario"] = data.get("scenario")
         st["status"] = "running"

@@ -15,6 +15,7 @@ import { ApiServerPanel } from "./apipanel.js";
 import { TerminalsPanel } from "./terminals.js";
 import { wireNavigation } from "./navigate.js";
 import { ControllerPanel } from "./ctrlpanel.js";
+import { SequenceView } from "./sequence.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -62,6 +63,7 @@ const schedPanel = new SchedulerPanel(document.getElementById("scheduler-panel")
 const apiPanel = new ApiServerPanel(document.getElementById("apiserver-panel"));
 const terminals = new TerminalsPanel(document.getElementById("terminals-panel"));
 const ctlPanel = new ControllerPanel(document.getElementById("controllers-panel"));
+const sequence = new SequenceView(document.getElementById("sequence-panel"));
 const etcdPanel = new EtcdPanel(document.getElementById("etcd-panel"), () => (store.run ? store.run.id : null));
 wireNavigation(document.getElementById("arch"), document.getElementById("layout"), document.getElementById("panels-layout"));
 const panel = document.getElementById("run-panel");
@@ -155,6 +157,7 @@ function render() {
   steps.render(store.state, scenarioOf());
   terminals.render(store.state);
   ctlPanel.render(store.state);
+  sequence.render(store.state);
   apiPanel.render(store.state);
   schedPanel.render(store.state);
   etcdPanel.render(store.state);
@@ -218,6 +221,7 @@ function followRun(run, force = false) {
   apiPanel.reset();
   terminals.reset();
   ctlPanel.reset();
+  sequence.reset();
   etcdPanel.reset();
   store.stream = new RunStream(run.id, {
     onSnapshot,

@@ -14,7 +14,19 @@ export function initial() {
     apiserver: { requests: [], pending: null, open: {}, incluster: {}, codes: {} },
     terminals: { pods: [], events: [], etcd: [] },
     controllers: { loops: {}, leases: {} },
+    sequence: [],
   };
+}
+
+const ARROWS_KEPT = 300;
+
+// The sequence diagram: one arrow per event that flows to another component (mirrors state.py _arrow).
+function applyArrow(st, ev) {
+  const to = ev.to;
+  if (!to || !to.component) return;
+  st.sequence.push({ seq: ev.seq, t: ev.t, from: ev.component, fi: ev.instance, to: to.component ?? null,
+    ti: to.instance ?? null, type: ev.type, step: ev.step ?? null, summary: ev.summary ?? "" });
+  if (st.sequence.length > ARROWS_KEPT) st.sequence.splice(0, st.sequence.length - ARROWS_KEPT);
 }
 
 const TERMINAL_LINES = 200;
@@ -313,6 +325,7 @@ export function apply(st, ev) {
   st.seq = ev.seq;
   st.t = ev.t;
   const d = ev.data || {};
+  applyArrow(st, ev);
   switch (ev.type) {
     case "scenario.started": {
       st.scenario = d.scenario ?? null;
