@@ -67,7 +67,14 @@ def child_scheduler(nodes: int, pods: int, seed: int, module: str = "simulator.s
 
 def child_cluster(nodes: int, pods: int, seed: int, workload: str, detail_pods: int, inflight: int) -> dict:
     from workload import run_cluster  # bench/workload.py (this script's directory is on sys.path)
-    return run_cluster(nodes, pods, seed, workload=workload, detail_pods=detail_pods, inflight=inflight)
+    last = [0.0]
+
+    def progress(line: str) -> None:   # a line a minute on stderr: a long run shows where it is
+        now = time.perf_counter()
+        if now - last[0] >= 60:
+            last[0] = now
+            print("  " + line, file=sys.stderr, flush=True)
+    return run_cluster(nodes, pods, seed, workload=workload, detail_pods=detail_pods, inflight=inflight, log=progress)
 
 
 def child_main(args) -> None:
@@ -95,16 +102,16 @@ def run_child(argv: list[str], timeout: float) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), *argv]
     t0 = time.perf_counter()
     try:
-        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        # stderr is the child's own (progress, profiles): shown as it comes, not after the end
+        p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"did not finish within {timeout:.0f} s"}
-    sys.stderr.write(p.stderr)
     for line in reversed(p.stdout.splitlines()):
         if line.startswith("RESULT "):
             res = json.loads(line[7:])
             res.setdefault("process_seconds", round(time.perf_counter() - t0, 3))
             return res
-    tail = (p.stderr or p.stdout).strip().splitlines()[-3:]
+    tail = (p.stdout or "").strip().splitlines()[-3:]
     return {"error": f"exit code {p.returncode}: " + " | ".join(tail)}
 
 

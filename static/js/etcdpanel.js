@@ -13,6 +13,7 @@ const ROLE = {
   stopped: { icon: "■", text: gettext("stopped") },
 };
 const KEYS_SHOWN = 200; // per resource: a 5,000-node run has 5,000 node keys; the rest are counted
+const TREE_EVERY_MS = 500;
 
 function el(tag, cls, text) {
   const node = document.createElement(tag);
@@ -54,6 +55,8 @@ export class EtcdPanel {
   }
 
   reset() {
+    if (this.treeTimer) clearTimeout(this.treeTimer);
+    this.treeTimer = null;
     this.sig = { members: "", tree: "", watch: "" };
     this.selected = null;
     this.detail.hidden = true;
@@ -64,10 +67,27 @@ export class EtcdPanel {
     const etcd = state.etcd;
     const m = JSON.stringify([etcd.members, etcd.status, etcd.leader, etcd.term, etcd.quorum, etcd.revision]);
     if (m !== this.sig.members) { this.sig.members = m; this.renderMembers(etcd); }
-    const t = `${etcd.revision}|${Object.keys(etcd.keys).length}|${etcd.last ? etcd.last.revision : 0}`;
-    if (t !== this.sig.tree) { this.sig.tree = t; this.renderTree(etcd); }
+    const t = `${etcd.revision}|${etcd.last ? etcd.last.revision : 0}`;
+    if (t !== this.sig.tree) this.treeSoon(etcd, t);
     const w = etcd.watch.length ? `${etcd.watch.length}|${etcd.watch[etcd.watch.length - 1].t}|${etcd.watch[etcd.watch.length - 1].key}` : "";
     if (w !== this.sig.watch) { this.sig.watch = w; this.renderWatch(etcd); }
+  }
+
+  // The key tree sorts every key: with thousands of keys and a write every millisecond, redraw it at most
+  // twice a second (the latest state wins), so a burst of events cannot stall the page.
+  treeSoon(etcd, sig) {
+    this.treeNext = { etcd, sig };
+    if (this.treeTimer) return;
+    const wait = Math.max(0, (this.treeAt || 0) + TREE_EVERY_MS - performance.now());
+    const draw = () => {
+      this.treeTimer = null;
+      this.treeAt = performance.now();
+      const { etcd: e, sig: g } = this.treeNext;
+      this.sig.tree = g;
+      this.renderTree(e);
+    };
+    if (wait === 0) draw();
+    else this.treeTimer = setTimeout(draw, wait);
   }
 
   renderMembers(etcd) {
