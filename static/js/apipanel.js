@@ -5,6 +5,7 @@
 // Drawn from state.apiserver, so it is the same live, after a snapshot and on a finished run.
 
 import { gettext, interpolate } from "./i18n.js";
+import { el, SlicePanel } from "./dom.js";
 
 const HTTP = {
   200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -12,13 +13,6 @@ const HTTP = {
   500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
 };
 const REQUESTS_SHOWN = 4;
-
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 // The pipeline's stages in order, each with the recorded steps that belong to it.
 function stagesOf(req) {
@@ -45,25 +39,11 @@ function stateOf(stage, req) {
   return "passed";
 }
 
-export class ApiServerPanel {
-  constructor(root) {
-    this.root = root;
-    this.body = root.querySelector(".panel-body");
-    this.last = "";
-  }
-
-  reset() {
-    this.last = "";
-    this.body.textContent = "";
-  }
-
+export class ApiServerPanel extends SlicePanel {
   render(state) {
     const api = state.apiserver || { requests: [], codes: {} };
-    const key = JSON.stringify([api.requests, api.codes]);
-    if (key === this.last) return;
-    this.last = key;
+    if (!this.changed([api.requests, api.codes])) return;
     const body = this.body;
-    body.textContent = "";
     const reqs = api.requests.slice(-REQUESTS_SHOWN).reverse();
     if (!reqs.length) body.append(el("p", "panel-empty", gettext("No request from kubectl yet.")));
     reqs.forEach((req, i) => body.append(this.request(req, i === 0)));

@@ -4,23 +4,9 @@
 // state.controllers, so it is the same live, after a snapshot and on a finished run.
 
 import { gettext, interpolate } from "./i18n.js";
+import { el, svgEl as svg, SlicePanel } from "./dom.js";
 
-const SVGNS = "http://www.w3.org/2000/svg";
 const PHASES = [gettext("observe"), gettext("compare"), gettext("act")];
-
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-function svg(tag, attrs, parent) {
-  const node = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (parent) parent.append(node);
-  return node;
-}
 
 // The loop: three arcs (observe, compare, act) and a marker that has gone round `turns` times.
 function loopDrawing(turns) {
@@ -45,25 +31,11 @@ function loopDrawing(turns) {
   return s;
 }
 
-export class ControllerPanel {
-  constructor(root) {
-    this.root = root;
-    this.body = root.querySelector(".panel-body");
-    this.last = "";
-  }
-
-  reset() {
-    this.last = "";
-    this.body.textContent = "";
-  }
-
+export class ControllerPanel extends SlicePanel {
   render(state) {
     const ctl = state.controllers || { loops: {}, leases: {} };
-    const key = JSON.stringify(ctl);
-    if (key === this.last) return;
-    this.last = key;
+    if (!this.changed(ctl)) return;
     const body = this.body;
-    body.textContent = "";
 
     const leases = Object.entries(ctl.leases);
     const lbox = el("div", "leases");

@@ -4,6 +4,7 @@
 // run's own event log. Drawn from state.etcd, so it is the same live, after a snapshot and on a finished run.
 
 import { gettext, interpolate } from "./i18n.js";
+import { el } from "./dom.js";
 
 const ROLE = {
   leader: { icon: "★", text: gettext("leader") },
@@ -14,13 +15,6 @@ const ROLE = {
 };
 const KEYS_SHOWN = 200; // per resource: a 5,000-node run has 5,000 node keys; the rest are counted
 const TREE_EVERY_MS = 500;
-
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 // "/registry/pods/default/nginx" -> ["pods", "default/nginx"]
 function splitKey(key) {

@@ -5,18 +5,12 @@
 // a snapshot, and on a finished run.
 
 import { gettext, interpolate } from "./i18n.js";
+import { el, SlicePanel } from "./dom.js";
 
 const QUEUE_TEXT = {
   backoffQ: gettext("backoffQ (waiting out a back-off)"),
   unschedulablePods: gettext("unschedulablePods (until the cluster changes)"),
 };
-
-function el(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 // A plugin's name as a header cell that may wrap only between its words (NodeResources|Fit).
 function pluginHeader(name) {
@@ -58,25 +52,16 @@ function filterCell(status) {
   return td;
 }
 
-export class SchedulerPanel {
-  constructor(root) {
-    this.root = root;
-    this.body = root.querySelector(".panel-body");
-    this.last = "";
-  }
-
+export class SchedulerPanel extends SlicePanel {
   reset() {
-    this.last = "";
+    super.reset();
     this.render({ scheduler: { cycles: 0, cycle: null, queues: {} } });
   }
 
   render(state) {
     const sch = state.scheduler || { cycles: 0, cycle: null, queues: {} };
-    const key = JSON.stringify(sch);
-    if (key === this.last) return; // nothing new for this panel in this frame
-    this.last = key;
+    if (!this.changed(sch)) return;
     const body = this.body;
-    body.textContent = "";
     const cyc = sch.cycle;
     this.root.dataset.cycle = cyc ? String(cyc.n) : "0";
     if (!cyc) {

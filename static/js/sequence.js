@@ -5,8 +5,8 @@
 // unless the viewer has scrolled up.
 
 import { gettext, interpolate } from "./i18n.js";
+import { svgEl as svg } from "./dom.js";
 
-const SVGNS = "http://www.w3.org/2000/svg";
 const LANES = ["kubectl", "load-balancer", "apiserver", "etcd", "controller-manager", "scheduler", "kubelet",
   "container-runtime", "kube-proxy"];
 const ALWAYS = new Set(["kubectl", "apiserver", "etcd", "controller-manager", "scheduler", "kubelet", "container-runtime"]);
@@ -17,14 +17,6 @@ const LANE_NAME = {
 };
 const ROW = 26;
 const LANE_W = 150;
-
-function svg(tag, attrs, parent, text) {
-  const node = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text != null) node.textContent = text;
-  if (parent) parent.append(node);
-  return node;
-}
 
 // An event from a component acting as a client (the scheduler binding, a kubelet reporting) is drawn
 // from that component's lifeline; a "client" without a lifeline of its own is drawn from kubectl's.

@@ -40,17 +40,22 @@ def written_state(cluster) -> list[tuple[str, int]]:
             if not k["key"].startswith("/registry/leases/")]
 
 
+def ha_topology() -> list:
+    """kind's HA shape: three control-plane nodes (stacked etcd members) and one worker."""
+    from simulator.cluster import NodeSpec
+    return [NodeSpec(f"control-plane{s}", "control-plane", f"172.18.0.{2 + i}", f"10.244.{i}.0/24")
+            for i, s in enumerate(("", "2", "3"))] + [NodeSpec("worker-1", "worker", "172.18.0.5", "10.244.3.0/24")]
+
+
 @functools.lru_cache(maxsize=None)
 def _raft_run(seed: int) -> tuple:
     """Three control-plane nodes with stacked etcd members and one worker: a write replicated by quorum,
     the leader's member stopped (a new leader with a higher term), a second member stopped (quorum lost,
     a write that times out), one member back (quorum regained) and a write that commits again."""
-    from simulator.cluster import NodeSpec
     from simulator.runner import emit_started
     from simulator.trace import ref
 
-    topo = [NodeSpec(f"control-plane{s}", "control-plane", f"172.18.0.{2 + i}", f"10.244.{i}.0/24")
-            for i, s in enumerate(("", "2", "3"))] + [NodeSpec("worker-1", "worker", "172.18.0.5", "10.244.3.0/24")]
+    topo = ha_topology()
     c = Cluster(seed, f"sim-raft-{seed}", topo)
     emit_started(c, "raft-test", seed, {})
 
@@ -127,12 +132,10 @@ def _controllers_run(seed: int) -> tuple:
     """A Deployment of 3 (Deployment and ReplicaSet controllers reconcile), one of its Pods deleted (the
     ReplicaSet controller makes a replacement), scaled to 1, then the controller-manager's node stopped
     in an HA control plane (its Lease moves to a standby)."""
-    from simulator.cluster import NodeSpec
     from simulator.runner import emit_started
     from simulator.trace import ref
 
-    topo = [NodeSpec(f"control-plane{s}", "control-plane", f"172.18.0.{2 + i}", f"10.244.{i}.0/24")
-            for i, s in enumerate(("", "2", "3"))] + [NodeSpec("worker-1", "worker", "172.18.0.5", "10.244.3.0/24")]
+    topo = ha_topology()
     c = Cluster(seed, f"sim-controllers-{seed}", topo)
     emit_started(c, "controllers-test", seed, {})
     kubectl = c.client(who=ref("kubectl", "kubectl"))
