@@ -149,18 +149,26 @@ function renderPods() {
   box.dataset.phase = pods[pods.length - 1].phase;
 }
 
+// One view that fails to draw must not stop the others (nor the log) for the rest of the run; the error
+// still reaches the console, where the browser tests look for it.
+function safely(view, draw) {
+  try {
+    draw();
+  } catch (e) {
+    console.error(`${view} failed to draw:`, e);
+  }
+}
+
 function render() {
   store.frame = 0;
   const batch = store.pending;
   store.pending = [];
   arch.render(store.state, batch);
   steps.render(store.state, scenarioOf());
-  terminals.render(store.state);
-  ctlPanel.render(store.state);
-  sequence.render(store.state);
-  apiPanel.render(store.state);
-  schedPanel.render(store.state);
-  etcdPanel.render(store.state);
+  for (const [name, view] of [["terminals", terminals], ["controllers", ctlPanel], ["sequence", sequence],
+    ["apiserver", apiPanel], ["scheduler", schedPanel], ["etcd", etcdPanel]]) {
+    safely(name, () => view.render(store.state));
+  }
   log.append(batch);
   renderPods();
   renderStatus();
