@@ -36,7 +36,7 @@ _TYPES = (
     EventType("run.cancelled", "scenario", "scenario", (), "The run was cancelled by an instructor (emitted by the worker, not the simulator).", ("by",)),
     EventType("run.failed", "scenario", "scenario", (), "The run failed with an error (emitted by the worker, not the simulator).", ("error",)),
     EventType("summary.interval", "scenario", "scenario", (), "Summary level (large runs): what happened in one interval of virtual time beyond the detailed Pods, as counts per event type and component, with a few samples.",
-              ("from", "to", "counted", "emitted", "by_type", "by_component", "pods", "samples")),
+              ("from", "to", "counted", "emitted", "by_type", "by_component", "pods", "samples", "bound")),
     EventType("kubectl.request", "kubectl", "kubectl->apiserver", (1,), "kubectl sends an HTTPS request with the manifest to the API server.",
               ("method", "path", "user", "verb", "resource", "body")),
     EventType("apiserver.authn", "apiserver", "apiserver", (2,), "Authentication: the API server establishes who sent the request.",

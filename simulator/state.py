@@ -404,6 +404,12 @@ def apply(st: dict, ev: dict) -> dict:
         _scheduler(st, ev, typ, data)
     elif typ in _API_TYPES:
         _apiserver(st, ev, typ, data)
+    elif typ == "summary.interval":
+        # Bindings counted instead of sent one by one (large runs): per node, for the cluster map.
+        for name, n in (data.get("bound") or {}).items():
+            node = st["nodes"].get(name)
+            if node is not None:
+                node["bound"] = node.get("bound", 0) + n
     elif typ == "kubelet.image.pulled":
         node = st["nodes"].get(ev["instance"])
         if node is not None and data.get("image") not in node["images"]:

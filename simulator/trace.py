@@ -109,6 +109,7 @@ class Tracer:
         self._iv_by_type: dict[str, int] = {}
         self._iv_by_comp: dict[str, int] = {}
         self._iv_samples: list[dict] = []
+        self._iv_bound: dict[str, int] = {}   # node -> counted bindings to it
 
     # ---- the level's questions ----------------------------------------------------------------------
     def _pod_state(self, obj: Any) -> bool | None:
@@ -173,8 +174,10 @@ class Tracer:
 
     detailed = wants
 
-    def count(self, component: str, type: str, obj: Any = None, instance: str = "", summary: str = "") -> None:
-        """Record an event that was not built because ``wants()`` said no."""
+    def count(self, component: str, type: str, obj: Any = None, instance: str = "", summary: str = "",
+              node: str | None = None) -> None:
+        """Record an event that was not built because ``wants()`` said no. ``node``: for a binding, the
+        node the Pod went to (each summary counts the bindings per node, for the cluster map)."""
         if not self.enabled:
             return
         if type not in TYPES:
@@ -185,6 +188,8 @@ class Tracer:
             self._roll()
         self.totals[type] = self.totals.get(type, 0) + 1
         self._count(component, instance, type, summary, obj)
+        if node:
+            self._iv_bound[node] = self._iv_bound.get(node, 0) + 1
 
     # ---- emitting -----------------------------------------------------------------------------------
     def emit(self, component: str, instance: str, type: str, summary: str, data: dict[str, Any],
@@ -306,7 +311,7 @@ class Tracer:
         data = {"from": round(self._iv_start, 3), "to": round(t, 3), "counted": self._iv_counted,
                 "emitted": self._iv_emitted, "by_type": dict(sorted(self._iv_by_type.items())),
                 "by_component": dict(sorted(self._iv_by_comp.items())), "pods": pods,
-                "samples": self._iv_samples}
+                "samples": self._iv_samples, "bound": self._iv_bound}
         n = self._iv_counted
         self._reset_interval()
         self._push("scenario", "tracer", SUMMARY_TYPE,

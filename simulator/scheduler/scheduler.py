@@ -662,6 +662,9 @@ class Scheduler(Component):
         if wants is None or wants(type, obj):
             t.emit(COMPONENT, self.instance, type, summary() if callable(summary) else summary,
                    data() if callable(data) else data, to=to, obj=obj)
+        elif type == "scheduler.bind":   # counted bindings per node feed the cluster map
+            d = data() if callable(data) else data
+            t.count(COMPONENT, type, obj, self.instance, summary() if callable(summary) else summary, node=d.get("node"))
         else:
             t.count(COMPONENT, type, obj, self.instance, summary() if callable(summary) else summary)
 

@@ -16,6 +16,7 @@ import { TerminalsPanel } from "./terminals.js";
 import { wireNavigation } from "./navigate.js";
 import { ControllerPanel } from "./ctrlpanel.js";
 import { SequenceView } from "./sequence.js";
+import { ClusterMap } from "./clustermap.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -64,6 +65,7 @@ const apiPanel = new ApiServerPanel(document.getElementById("apiserver-panel"));
 const terminals = new TerminalsPanel(document.getElementById("terminals-panel"));
 const ctlPanel = new ControllerPanel(document.getElementById("controllers-panel"));
 const sequence = new SequenceView(document.getElementById("sequence-panel"));
+const clusterMap = new ClusterMap(document.getElementById("cluster-map"));
 const etcdPanel = new EtcdPanel(document.getElementById("etcd-panel"), () => (store.run ? store.run.id : null));
 wireNavigation(document.getElementById("arch"), document.getElementById("layout"), document.getElementById("panels-layout"));
 const panel = document.getElementById("run-panel");
@@ -165,7 +167,7 @@ function render() {
   store.pending = [];
   arch.render(store.state, batch);
   steps.render(store.state, scenarioOf());
-  for (const [name, view] of [["terminals", terminals], ["controllers", ctlPanel], ["sequence", sequence],
+  for (const [name, view] of [["cluster map", clusterMap], ["terminals", terminals], ["controllers", ctlPanel], ["sequence", sequence],
     ["apiserver", apiPanel], ["scheduler", schedPanel], ["etcd", etcdPanel]]) {
     safely(name, () => view.render(store.state));
   }
@@ -230,6 +232,7 @@ function followRun(run, force = false) {
   terminals.reset();
   ctlPanel.reset();
   sequence.reset();
+  clusterMap.reset();
   etcdPanel.reset();
   store.stream = new RunStream(run.id, {
     onSnapshot,

@@ -454,6 +454,14 @@ export function apply(st, ev) {
     case "apiserver.response":
       applyApiserver(st, ev, d);
       break;
+    case "summary.interval": {
+      // Bindings counted instead of sent one by one (large runs): per node, for the cluster map.
+      for (const [name, n] of Object.entries(d.bound || {})) {
+        const node = st.nodes[name];
+        if (node) node.bound = (node.bound || 0) + n;
+      }
+      break;
+    }
     case "kubelet.image.pulled": {
       const node = st.nodes[ev.instance];
       if (node && !node.images.includes(d.image)) node.images.push(d.image);

@@ -159,3 +159,36 @@ def _controllers_run(seed: int) -> tuple:
 def run_controllers(seed: int = 1) -> list[dict]:
     """The events of the controllers recording above (cached; do not mutate them)."""
     return list(_controllers_run(seed))
+
+
+@functools.lru_cache(maxsize=None)
+def _large_run(seed: int, nodes: int, replicas: int) -> tuple:
+    """A cluster of `nodes` nodes over three zones with the tracer at the summary level (10 Pods in full
+    detail, the rest counted), running one Deployment of `replicas` until every Pod is Running."""
+    from simulator.runner import emit_started
+    from simulator.topology import large_topology
+    from simulator.trace import PodPhaseCounter, ref
+
+    c = Cluster(seed, f"sim-large-{seed}", large_topology(nodes), scheduler_pace="realistic")
+    c.tracer.summarize(detail_pods=10)
+    c.tracer.pod_phases = PodPhaseCounter(c.etcd.store)
+    emit_started(c, "large-test", seed, {})
+    kubectl = c.client(who=ref("kubectl", "kubectl"))
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "big", "namespace": "default"},
+           "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "big"}},
+                    "template": {"metadata": {"labels": {"app": "big"}},
+                                 "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10",
+                                                          "resources": {"requests": {"cpu": "100m"}}}]}}}}
+    c.env.run(until=kubectl.create("deployments", dep, namespace="default"))
+    for _ in range(60):
+        c.run(until=c.env.now + 2)
+        if c.tracer.pod_phases().get("Running", 0) >= replicas:
+            break
+    c.run(until=c.env.now + 2)
+    c.tracer.flush()
+    return tuple(c.tracer.buffer)
+
+
+def run_large(seed: int = 1, nodes: int = 200, replicas: int = 600) -> list[dict]:
+    """The events of the large-cluster recording above (cached; do not mutate them)."""
+    return list(_large_run(seed, nodes, replicas))
