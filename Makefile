@@ -51,12 +51,13 @@ test: system-test venv
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$rc
 
-# Scale benchmarks (bench/README.md): prints the table, writes bench/results.json. Quick run:
-#   make bench BENCH_ARGS="--sizes 100,1000 --skip-cluster"
-bench:
-	@$(call apt_install,python3-venv)
+# Benchmarks (bench/README.md): the simulator at scale (bench/results.json) and the page's rendering budget
+# in Chromium (bench/frames.json); each prints a table. Quick run:
+#   make bench BENCH_ARGS="--sizes 100,1000 --skip-cluster" FRAMES_ARGS="--nodes 1000 --events 100000"
+bench: system-test
 	@$(MAKE) --no-print-directory venv
 	@$(PY) bench/scale.py $(BENCH_ARGS)
+	@$(PY) bench/frames.py $(FRAMES_ARGS)
 
 clean:
 	rm -rf var .pytest_cache
