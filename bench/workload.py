@@ -4,8 +4,8 @@
 
 A Cluster on large_topology(nodes) with every kubelet and the scheduler at its realistic pace (milliseconds
 per cycle, not the classroom's slowed-down one), the tracer at the summary level, `pods` Pods created
-through the API: as Deployments of PER_DEPLOYMENT replicas ("deployments", the default when the
-Deployment and ReplicaSet controllers run), or ("pods") posted directly by a client that keeps `inflight`
+through the API: as Deployments of PER_DEPLOYMENT replicas ("deployments", the default), or ("pods")
+posted directly by a client that keeps `inflight`
 creations outstanding, as scheduler_perf's createPods does.
 The run ends when every Pod is Running (or after `limit` virtual seconds). The tracer's buffer is drained
 as a viewer would consume it, so what is measured is what a run costs, not an ever-growing list.
@@ -76,7 +76,7 @@ def pod_template_for(app: str) -> dict:
     return t
 
 
-def _try_deployments(c: Cluster, pods: int) -> bool:
+def _create_deployments(c: Cluster, pods: int) -> None:
     """ceil(pods / PER_DEPLOYMENT) Deployments (the last one takes the remainder), created through the API.
     Not one Deployment of every Pod: the ReplicaSet controller lists its Pods on every sync (upstream too,
     through the informer's namespace index), so a single ReplicaSet of 150,000 replicas costs O(pods) per
@@ -88,20 +88,14 @@ def _try_deployments(c: Cluster, pods: int) -> bool:
         dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NS},
                "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
                         "template": pod_template_for(name)}}
-        try:
-            resp = c.call(Request("POST", f"/apis/apps/v1/namespaces/{NS}/deployments", "create", "deployments", NS,
-                                  name, api_group="apps", body=dep, credential=ADMIN, client=ref("kubectl", "kubectl")))
-        except Exception:  # noqa: BLE001 - a build without the apps group
-            return False
+        resp = c.call(Request("POST", f"/apis/apps/v1/namespaces/{NS}/deployments", "create", "deployments", NS,
+                              name, api_group="apps", body=dep, credential=ADMIN, client=ref("kubectl", "kubectl")))
         if not resp.ok:
-            return False
-    c.run(until=c.env.now + 5.0)
-    return any(True for _ in c.etcd.store.range(f"/registry/replicasets/{NS}/{NAME}-", prefix=True))
+            raise RuntimeError(f"creating Deployment {name}: {resp.code} {resp.status}")
 
 
 def _post_pods(c: Cluster, pods: int, inflight: int):
     """A client posting Pods, `inflight` at a time (each completion posts the next)."""
-    env = c.env
     who = ref("kubectl", "kubectl")
     state = {"next": 0, "failed": 0}
 
@@ -142,12 +136,11 @@ def run_cluster(nodes: int, pods: int, seed: int = 1, workload: str = "auto", de
     t_start, start_v = time.perf_counter(), c.env.now   # from the first creation on
     used = "pods"
     state = None
-    if workload in ("auto", "deployments") and _try_deployments(c, pods):
-        used = f"deployments of {PER_DEPLOYMENT}"
-    elif workload == "deployments":
-        return {"error": "this build cannot run Deployments (no apps API or no Deployment/ReplicaSet controller)"}
-    else:
+    if workload == "pods":
         state = _post_pods(c, pods, inflight)
+    else:
+        _create_deployments(c, pods)
+        used = f"deployments of {PER_DEPLOYMENT}"
     env = c.env
     while len(prog.running) < pods and env.now - start_v < limit and env.pending():
         env.run_until(env.now + step)

@@ -326,8 +326,6 @@ def apply(st: dict, ev: dict) -> dict:
                                    "taints": copy.deepcopy(n.get("taints", [])),
                                    "allocatable": copy.deepcopy(n.get("allocatable", {})), "images": []}
                        for n in data.get("nodes", [])}
-        # Keyed by instance, as the contract says. (kubelet, kube-proxy and container-runtime share their
-        # node's name as instance, so for those the last one listed - container-runtime - is kept.)
         # Keyed by "component/instance": a node's kubelet, kube-proxy and container runtime share the
         # node's name as their instance.
         st["components"] = {f'{c["component"]}/{c["instance"]}': {"component": c["component"], "instance": c["instance"],

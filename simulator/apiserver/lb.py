@@ -40,13 +40,7 @@ class LoadBalancer:
     def is_healthy(a: ApiServer) -> bool:
         """The backend's health check: the instance runs and so does the etcd member it talks to (when it
         is pinned to one and the etcd cluster reports its members' state)."""
-        if not a.running:
-            return False
-        member = getattr(a, "etcd_member", None)
-        nodes = getattr(a.etcd, "nodes", None)
-        if member and isinstance(nodes, dict) and member in nodes:
-            return bool(getattr(nodes[member], "running", True))
-        return True
+        return a.running and (a.etcd_member is None or a.etcd.nodes[a.etcd_member].running)
 
     def healthy(self) -> list[ApiServer]:
         return [a for a in self.apiservers if self.is_healthy(a)]

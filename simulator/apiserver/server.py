@@ -967,26 +967,13 @@ class ApiServer(Component):
     # ---- SelfSubjectAccessReview --------------------------------------------------------------------
     def _ssar(self, req: Request, user: UserInfo) -> Response:
         body = _clone(req.body or {})
-        fn = getattr(authz_mod, "self_subject_access_review", None)
-        if fn is not None:
-            try:
-                out = fn(self.authorizer, user, body)
-            except ValueError as e:
-                # pkg/registry/authorization/selfsubjectaccessreview/rest.go Create: ValidateSelfSubjectAccessReview
-                # errors -> apierrors.NewInvalid(authorizationapi.Kind(r.Kind), "", errs): the qualified kind
-                # "SelfSubjectAccessReview.authorization.k8s.io" in the message, group and kind in the details.
-                causes = getattr(e, "causes", None) or [{"reason": "FieldValueInvalid", "field": "spec", "message": str(e)}]
-                status = st.invalid("SelfSubjectAccessReview", "", causes)
-                status["message"] = status["message"].replace('SelfSubjectAccessReview ""', 'SelfSubjectAccessReview.authorization.k8s.io ""', 1)
-                status["details"] = {"name": "", "group": "authorization.k8s.io", "kind": "SelfSubjectAccessReview",
-                                     "causes": causes}
-                return self._fail(req, status, user)
-        else:
-            ra = body.get("spec", {}).get("resourceAttributes") or {}
-            d = self.authorizer.authorize(Attributes(user, ra.get("verb", ""), ra.get("resource", ""), ra.get("subresource", ""),
-                                                     ra.get("namespace", ""), ra.get("name", ""), ra.get("group", "")))
-            out = {**body, "kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
-                   "status": {"allowed": d.allowed, **({"reason": d.reason} if d.reason else {})}}
+        try:
+            out = authz_mod.self_subject_access_review(self.authorizer, user, body)
+        except ValueError as e:
+            # pkg/registry/authorization/selfsubjectaccessreview/rest.go Create: ValidateSelfSubjectAccessReview
+            # errors -> apierrors.NewInvalid(authorizationapi.Kind(r.Kind), "", errs).
+            causes = getattr(e, "causes", None) or [{"reason": "FieldValueInvalid", "field": "spec", "message": str(e)}]
+            return self._fail(req, st.invalid("SelfSubjectAccessReview", "", causes, group="authorization.k8s.io"), user)
         out.setdefault("metadata", {})
         out["metadata"].setdefault("creationTimestamp", None)
         return self._ok(req, 201, out, None)

@@ -116,11 +116,15 @@ def success(name: str, group: str, resource: str, uid: str = "", code: int | Non
     return st
 
 
-def invalid(kind: str, name: str, causes: list[dict]) -> dict:
-    """errors.NewInvalid: 'Pod "x" is invalid: <field>: <detail>' with one cause per field error.
-    With several errors the message lists them in brackets, comma separated."""
+def invalid(kind: str, name: str, causes: list[dict], group: str = "") -> dict:
+    """errors.NewInvalid(qualifiedKind, name, errs): 'Pod "x" is invalid: <field>: <detail>' with one cause
+    per field error; several errors are listed in brackets, comma separated. For a kind outside the core
+    group the message names the qualified kind (GroupKind.String(): "SelfSubjectAccessReview.authorization.k8s.io")
+    and the details carry the group."""
     texts = [f'{c["field"]}: {c["message"]}' for c in causes]
     body = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
-    return _status(422, "Invalid", f'{kind} "{name}" is invalid: {body}',
-                   {"name": name, "kind": kind, "causes": causes})
+    qualified = f"{kind}.{group}" if group else kind
+    details = {"name": name, "group": group, "kind": kind, "causes": causes} if group else \
+        {"name": name, "kind": kind, "causes": causes}
+    return _status(422, "Invalid", f'{qualified} "{name}" is invalid: {body}', details)
 

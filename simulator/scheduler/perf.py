@@ -106,11 +106,8 @@ def run(num_nodes: int, num_pods: int, seed: int = 1, profile: str | None = None
     # The long-lived objects built so far need no more collection passes (gc.freeze), and the young
     # generation is collected every 50,000 allocations instead of 700 (kernel.tune_gc_for_scale): the run
     # makes almost no cyclic garbage, but the default thresholds rescan the growing heap again and again.
-    from .. import kernel
-    tune = getattr(kernel, "tune_gc_for_scale", None)
-    old_gc = tune() if tune is not None else None
-    if old_gc is None:
-        gc.freeze()
+    from ..kernel import tune_gc_for_scale
+    old_gc = tune_gc_for_scale()
     prof = None
     if profile:
         import cProfile
@@ -137,8 +134,7 @@ def run(num_nodes: int, num_pods: int, seed: int = 1, profile: str | None = None
     if prof is not None:
         prof.disable()
         prof.dump_stats(profile)
-    if old_gc is not None:
-        gc.set_threshold(*old_gc)
+    gc.set_threshold(*old_gc)
     gc.unfreeze()
     return {"nodes": num_nodes, "pods": num_pods, "seconds": round(seconds, 3),
             "pods_per_second": round(bound[0] / seconds, 1) if seconds else 0.0, "scheduled": bound[0],

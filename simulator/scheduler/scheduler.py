@@ -230,8 +230,7 @@ class Scheduler(Component):
         t = self.tracer
         if not t.enabled:
             return False
-        fn = getattr(t, "detailed", None)
-        return True if fn is None else bool(fn(objref(pod)))
+        return t.wants(objref(pod))
 
     def _on_queue_move(self, pi: Q.QueuedPodInfo, queue: str, why: str) -> None:
         # The first add is told by the "popped from activeQ" event; moves between the queues are told here.
@@ -658,8 +657,7 @@ class Scheduler(Component):
         t = self.tracer
         if not t.enabled:
             return
-        wants = getattr(t, "wants", None)
-        if wants is None or wants(type, obj):
+        if t.wants(type, obj):
             t.emit(COMPONENT, self.instance, type, summary() if callable(summary) else summary,
                    data() if callable(data) else data, to=to, obj=obj)
         elif type == "scheduler.bind":   # counted bindings per node feed the cluster map

@@ -18,7 +18,7 @@ export const PANEL_OF = {
 export function openPanel(id) {
   const panel = document.getElementById(id);
   if (!panel) return false;
-  panel.scrollIntoView({ behavior: "smooth", block: "start" });
+  panel.scrollIntoView({ block: "start" });   // at once: a smooth scroll can miss a panel whose place shifts meanwhile
   panel.classList.remove("spotlight");
   void panel.offsetWidth; // restart the outline animation
   panel.classList.add("spotlight");

@@ -11,9 +11,9 @@ const LANES = ["kubectl", "load-balancer", "apiserver", "etcd", "controller-mana
   "container-runtime", "kube-proxy"];
 const ALWAYS = new Set(["kubectl", "apiserver", "etcd", "controller-manager", "scheduler", "kubelet", "container-runtime"]);
 const LANE_NAME = {
-  kubectl: "kubectl", "load-balancer": "load balancer", apiserver: "kube-apiserver", etcd: "etcd",
+  kubectl: "kubectl", "load-balancer": gettext("load balancer"), apiserver: "kube-apiserver", etcd: "etcd",
   "controller-manager": "controller-manager", scheduler: "kube-scheduler", kubelet: "kubelet",
-  "container-runtime": "container runtime", "kube-proxy": "kube-proxy",
+  "container-runtime": gettext("container runtime"), "kube-proxy": "kube-proxy",
 };
 const ROW = 26;
 const LANE_W = 150;

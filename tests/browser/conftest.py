@@ -1,6 +1,7 @@
 """Browser fixtures: Debian's Chromium driven by Playwright (never a downloaded browser build)."""
 from __future__ import annotations
 
+import mimetypes
 import os
 from pathlib import Path
 
@@ -82,3 +83,28 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOT_DIR / f"ui-{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+ORIGIN = "http://reducer.test"
+
+
+@pytest.fixture
+def js(new_page):
+    """A blank page that serves static/ from the work tree, for testing the ES modules without a server."""
+    _, page, errors = new_page()
+
+    def serve(route):
+        path = route.request.url[len(ORIGIN):].split("?")[0]
+        if path.startswith("/static/"):
+            f = STATIC / path[len("/static/"):]
+            if f.is_file():
+                return route.fulfill(path=str(f), content_type=mimetypes.guess_type(f.name)[0] or "text/javascript")
+        if path == "/":
+            return route.fulfill(body="<!DOCTYPE html><html lang=en><body></body></html>", content_type="text/html")
+        return route.fulfill(status=404, body="")
+
+    page.route(ORIGIN + "/**", serve)
+    page.goto(ORIGIN + "/")
+    yield page
+    errors.check()

@@ -3,15 +3,11 @@
 with Kubernetes' status code and message."""
 from __future__ import annotations
 
-import json
-
 from playwright.sync_api import expect
 
-from simulator import state as sim_state
 from tests.browser.conftest import screenshot
-from tests.browser.test_reducer_js_matches_python import js  # noqa: F401 - the static-page fixture
 from tests.browser.test_scheduler_panel import RUN_TIMEOUT, start_seeded_run
-from tests.sim.helpers import run_api
+from tests.sim.helpers import fold, run_api
 
 STAGES = ["authn", "authz", "mutating", "validation", "validating", "etcd"]
 
@@ -55,15 +51,13 @@ DRAW = """async ([snapshot]) => {
 }"""
 
 
-def test_refused_requests_are_shown_stopped_at_their_gate(js):  # noqa: F811
-    st = sim_state.initial()
-    for ev in run_api(1):
-        sim_state.apply(st, ev)
+def test_refused_requests_are_shown_stopped_at_their_gate(js):
+    st = fold(run_api(1))
     reqs = st["apiserver"]["requests"]
     shown = []
     for part in (reqs[:4], reqs[4:5]):   # 401, 403, 422, 201 (the panel shows the newest four), then 409
         st["apiserver"]["requests"] = part
-        shown += js.evaluate(DRAW, [json.loads(json.dumps(st))])
+        shown += js.evaluate(DRAW, [st])
     by_code = {r["code"]: r for r in shown}
     assert set(by_code) == {"401", "403", "422", "201", "409"}
     assert by_code["401"]["states"] == dict(zip(STAGES, ["stopped"] + ["skipped"] * 5))

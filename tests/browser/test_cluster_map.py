@@ -4,13 +4,7 @@ the Pods per node adding up to the Deployment's replicas; hover and arrow keys g
 A three-node run keeps the map hidden (the diagram draws those nodes as boxes)."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from simulator import state as sim_state
-from tests.browser.test_reducer_js_matches_python import ORIGIN, STATIC  # noqa: F401
-from tests.browser.test_reducer_js_matches_python import js  # noqa: F401 - the static-page fixture
-from tests.sim.helpers import run_large, run_pod_create
+from tests.sim.helpers import fold, run_large, run_pod_create
 
 PAGE = """<section id="cluster-map" hidden style="width:1200px"><div class="map-wrap"><canvas tabindex="0"></canvas>
 <div class="map-tip" hidden></div></div><p class="map-words"></p></section>"""
@@ -43,14 +37,7 @@ DRAW = """async ([html, snapshot]) => {
 }"""
 
 
-def fold(events) -> dict:
-    st = sim_state.initial()
-    for ev in events:
-        sim_state.apply(st, ev)
-    return json.loads(json.dumps(st))
-
-
-def test_large_cluster_is_drawn_as_a_map_grouped_by_zone(js):  # noqa: F811
+def test_large_cluster_is_drawn_as_a_map_grouped_by_zone(js):
     st = fold(run_large())
     out = js.evaluate(DRAW, [PAGE, st])
     assert out["hidden"] is False
@@ -63,6 +50,6 @@ def test_large_cluster_is_drawn_as_a_map_grouped_by_zone(js):  # noqa: F811
     assert out["pixel"][3] == 255 and out["pixel"][:3] != [255, 255, 255]
 
 
-def test_a_three_node_run_needs_no_map(js):  # noqa: F811
+def test_a_three_node_run_needs_no_map(js):
     out = js.evaluate(DRAW, [PAGE, fold(run_pod_create(1))])
     assert out["hidden"] is True

@@ -3,16 +3,13 @@ scaled down while the leading controller-manager's node fails - each controller'
 its last action, its reconcile loop's count, and the Leases held by the standbys that took over."""
 from __future__ import annotations
 
-import json
 import re
 
 from playwright.sync_api import expect
 
-from simulator import state as sim_state
 from tests.browser.conftest import screenshot
-from tests.browser.test_reducer_js_matches_python import js  # noqa: F401 - the static-page fixture
 from tests.browser.test_scheduler_panel import RUN_TIMEOUT, start_seeded_run
-from tests.sim.helpers import run_controllers
+from tests.sim.helpers import fold, run_controllers
 
 
 def test_live_run_shows_who_holds_each_lease(stack, new_page):
@@ -43,11 +40,9 @@ DRAW = """async ([snapshot]) => {
 }"""
 
 
-def test_recorded_controllers_are_drawn_with_their_loops(js):  # noqa: F811
-    st = sim_state.initial()
-    for ev in run_controllers(1):
-        sim_state.apply(st, ev)
-    shown = js.evaluate(DRAW, [json.loads(json.dumps(st))])
+def test_recorded_controllers_are_drawn_with_their_loops(js):
+    st = fold(run_controllers(1))
+    shown = js.evaluate(DRAW, [st])
     cards = {c["name"]: c for c in shown["cards"]}
     loops = st["controllers"]["loops"]
     assert set(cards) == {"deployment", "replicaset"}

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from simulator import state as sim_state
 from tests.browser.conftest import screenshot
 from tests.browser.test_scheduler_panel import RUN_TIMEOUT, start_seeded_run
-from tests.sim.helpers import run_pod_create
+from tests.sim.helpers import fold, run_pod_create
 
 POD_KEY = "/registry/pods/default/nginx"
 
 
 def expected_etcd() -> tuple[dict, list[dict]]:
-    st = sim_state.initial()
     events = run_pod_create(1)
-    for ev in events:
-        sim_state.apply(st, ev)
+    st = fold(events)
     puts = [ev["data"] for ev in events if ev["type"] == "etcd.put" and ev["data"]["key"] == POD_KEY]
     return st["etcd"], puts
 

@@ -16,6 +16,16 @@ SAME_ROW = """() => Math.abs(document.querySelector('#apiserver-panel').getBound
     - document.querySelector('#etcd-panel').getBoundingClientRect().top) < 1"""
 
 
+def wait_visible(page, selector: str) -> None:
+    try:
+        page.wait_for_function(VISIBLE, arg=selector, timeout=10_000)
+    except Exception:
+        where = page.evaluate("""(sel) => { const r = document.querySelector(sel + ' h2').getBoundingClientRect();
+            return {top: r.top, bottom: r.bottom, scrollY: window.scrollY, inner: window.innerHeight,
+                    page: document.documentElement.scrollHeight, active: document.activeElement && document.activeElement.id}; }""", selector)
+        raise AssertionError(f"{selector} heading not on screen: {where}") from None
+
+
 def in_view(page, selector: str) -> bool:
     return page.evaluate("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
         return r.top < window.innerHeight && r.bottom > 0; }""", selector)
@@ -24,18 +34,21 @@ def in_view(page, selector: str) -> bool:
 def test_components_open_their_panels_and_panels_go_side_by_side(stack, new_page):
     _, page, errors = new_page("en-US")
     page.goto(stack.base_url + "/")
+    # When an earlier run exists the page restores it first; the panels above the target grow meanwhile.
+    expect(page.locator("#run-status")).to_have_attribute("data-status", re.compile(r"^(idle|succeeded|failed|cancelled)$"),
+                                                          timeout=30_000)
     sched = page.locator('#arch .comp[data-component="scheduler"]')
     expect(sched).to_have_attribute("data-panel", "scheduler-panel")
     expect(sched).to_have_attribute("aria-label", "Open the panel of kube-scheduler")
     assert not in_view(page, "#scheduler-panel")
     sched.click()
     expect(page.locator("#scheduler-panel")).to_have_class(re.compile(r"\bspotlight\b"))
-    page.wait_for_function(VISIBLE, arg="#scheduler-panel")
+    wait_visible(page, "#scheduler-panel")
 
     page.evaluate("window.scrollTo(0, 0)")
     page.locator('#arch .comp[data-component="etcd"]').focus()
     page.keyboard.press("Enter")
-    page.wait_for_function(VISIBLE, arg="#etcd-panel")
+    wait_visible(page, "#etcd-panel")
     expect(page.locator("#etcd-panel-title")).to_be_focused()
 
     # Side by side: the API server and etcd panels share a row; the choice survives a reload.

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import copy
 import json
-import mimetypes
-from pathlib import Path
 
 import pytest
 
 from simulator import runner, scenarios
 from simulator import state as sim_state
 
-STATIC = Path(__file__).resolve().parents[2] / "static"
-ORIGIN = "http://reducer.test"
 
 
 def recorded(scenario_id: str, seed: int, **params) -> list[dict]:
@@ -37,26 +33,6 @@ def python_states(events: list[dict], every: int = 1) -> list[dict]:
         keep = i % every == every - 1 or i == len(events) - 1
         out.append(json.loads(json.dumps(st)) if keep else None)
     return out
-
-
-@pytest.fixture
-def js(new_page):
-    _, page, errors = new_page()
-
-    def serve(route):
-        path = route.request.url[len(ORIGIN):].split("?")[0]
-        if path.startswith("/static/"):
-            f = STATIC / path[len("/static/"):]
-            if f.is_file():
-                return route.fulfill(path=str(f), content_type=mimetypes.guess_type(f.name)[0] or "text/javascript")
-        if path == "/":
-            return route.fulfill(body="<!DOCTYPE html><html lang=en><body></body></html>", content_type="text/html")
-        return route.fulfill(status=404, body="")
-
-    page.route(ORIGIN + "/**", serve)
-    page.goto(ORIGIN + "/")
-    yield page
-    errors.check()
 
 
 FOLD_EVERY = """async ([events, every]) => {

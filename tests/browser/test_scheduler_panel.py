@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from simulator import state as sim_state
 from tests.browser.conftest import screenshot
-from tests.sim.helpers import run_pod_create
+from tests.sim.helpers import fold, run_pod_create
 
 RUN_TIMEOUT = 60_000
 
 
 def expected_cycle() -> dict:
     """What the Python reducer says the (only) scheduling cycle of pod-create seed 1 was."""
-    st = sim_state.initial()
-    for ev in run_pod_create(1):
-        sim_state.apply(st, ev)
-    return st["scheduler"]["cycle"]
+    return fold(run_pod_create(1))["scheduler"]["cycle"]
 
 
 def start_seeded_run(stack) -> dict:

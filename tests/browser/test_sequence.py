@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from simulator import state as sim_state
 from tests.browser.conftest import screenshot
 from tests.browser.test_scheduler_panel import RUN_TIMEOUT, start_seeded_run
-from tests.sim.helpers import run_pod_create
+from tests.sim.helpers import fold, run_pod_create
 
 
 def test_sequence_diagram_draws_every_message_in_order(stack, new_page):
     events = run_pod_create(1)
-    st = sim_state.initial()
-    for ev in events:
-        sim_state.apply(st, ev)
-    arrows = st["sequence"]
+    arrows = fold(events)["sequence"]
     assert arrows and len(arrows) == sum(1 for e in events if (e.get("to") or {}).get("component"))
 
     for locale in ("en-US", "ko-KR"):
@@ -30,7 +26,7 @@ def test_sequence_diagram_draws_every_message_in_order(stack, new_page):
         assert seqs == [a["seq"] for a in arrows]
         names = page.locator("#sequence-panel .lane-name").evaluate_all("els => els.map((e) => e.textContent)")
         assert names[:7] == ["kubectl", "kube-apiserver", "etcd", "controller-manager", "kube-scheduler", "kubelet",
-                             "container runtime"]
+                             "container runtime" if locale == "en-US" else "컨테이너 런타임"]
         first = page.locator(f'#sequence-panel .msg[data-seq="{arrows[0]["seq"]}"]')
         expect(first).to_have_attribute("data-type", "kubectl.request")
         labels = page.locator("#sequence-panel .step-label").evaluate_all("els => els.map((e) => e.textContent)")

@@ -8,7 +8,6 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
-from tests.browser.test_reducer_js_matches_python import js  # noqa: F401 - the static-page fixture
 from tests.browser.test_scheduler_panel import RUN_TIMEOUT, start_seeded_run
 
 
@@ -55,7 +54,7 @@ HUMAN = """async (cases) => {
 }"""
 
 
-def test_age_columns_use_kubectls_human_duration(js):  # noqa: F811
+def test_age_columns_use_kubectls_human_duration(js):
     # Cases worked out from k8s.io/apimachinery/pkg/util/duration.HumanDuration.
     cases = {-5: "<invalid>", -1: "0s", 0: "0s", 59: "59s", 119: "119s", 120: "2m", 125: "2m5s", 599: "9m59s",
              600: "10m", 10799: "179m", 10800: "3h", 11100: "3h5m", 28800: "8h", 172799: "47h", 172800: "2d",

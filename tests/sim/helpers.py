@@ -20,6 +20,17 @@ def run_pod_create(seed: int = 1, image: str = "nginx", pod_name: str = "nginx")
     return list(_run(seed, image, pod_name))
 
 
+def fold(events) -> dict:
+    """The reducer's state after `events` (simulator/state.py), as a viewer's JSON snapshot holds it."""
+    import json
+
+    from simulator import state
+    st = state.initial()
+    for ev in events:
+        state.apply(st, ev)
+    return json.loads(json.dumps(st))
+
+
 def pod_manifest(name: str, image: str = "nginx", requests: dict | None = None, **spec) -> dict:
     c = {"name": name, "image": image, "resources": {"requests": requests} if requests else {}}
     return {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": name, "labels": {"run": name}},
