@@ -11,8 +11,11 @@
    static files served from the work tree to Debian's Chromium (Playwright, executable_path) - no server,
    no socket: events go straight to the page's one entry point (`k8sDashboard.feed`, what the socket
    calls) with the cluster map open (more nodes than the diagram draws).
-3. Frame times: events arrive at `--rate` per second (in 10 ms batches) for `--seconds`; the time between
-   animation frames is recorded; p50 / p95 / p99 / max and the share of frames over 16.7 ms are reported.
+3. Frame times: events arrive at `--rate` per second (every 10 ms, those due by then, as a socket queues
+   them) for `--seconds`; the time between animation frames is recorded; p50 / p95 / p99 / max and the
+   share of frames later than one vsync are reported. Twice, each on a fresh page: with the diagram on
+   screen (the top of the page; reported) and with the cluster map on screen (the target's condition).
+   While events pour in the page draws only what is on screen, so the two differ.
 4. Heap: then events are fed as fast as the page takes them until `--events` in all, garbage is collected
    (DevTools protocol) and the JS heap in use is read.
 
@@ -36,6 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TARGET_P95_MS = 16.7
+# A frame is on time when it comes one vsync (16.67 ms) after the last. The page's clock is coarsened to
+# 0.1 ms (Chromium, without cross-origin isolation), so such a frame reads 16.7 or 16.8 ms, never 16.85.
+ON_TIME_MS = TARGET_P95_MS + 0.15
 TARGET_HEAP_MB = 200.0
 ORIGIN = "http://dashboard.bench"
 
@@ -76,7 +82,7 @@ def page_html() -> tuple[str, str]:
     return client.get("/").content.decode(), client.get("/jsi18n/").content.decode()
 
 
-FEED = """async ([events, rate, seconds]) => {
+FEED = """async ([events, rate, seconds, view]) => {
   const feed = window.k8sDashboard.feed;
   const frames = [];
   let last = performance.now(), running = true, i = 1, seq = 0, tBase = 0;
@@ -88,14 +94,23 @@ FEED = """async ([events, rate, seconds]) => {
     return Object.assign({}, ev, { seq, t: ev.t + tBase });
   };
   seq = 1; feed(Object.assign({}, events[0], { seq: 1 }));
+  // The map shows itself once the first event names more nodes than the diagram draws; bring the view asked
+  // for (the map, or the diagram at the top of the page) on screen, as an instructor following the run would.
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  document.getElementById(view).scrollIntoView({ block: "start" });
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  last = performance.now();
   const tick = (now) => { frames.push(now - last); last = now; if (running) requestAnimationFrame(tick); };
   requestAnimationFrame(tick);
-  const perBatch = Math.max(1, Math.round(rate / 100));
+  // Every 10 ms, the events due by then: like messages queued on a socket, events a busy page could not take
+  // at once wait for it instead of being lost, so the page is fed `rate` a second however slow it is.
   await new Promise((done) => {
-    const start = performance.now();
+    const start = performance.now(), first = seq;
     const timer = setInterval(() => {
-      for (let k = 0; k < perBatch; k++) feed(next());
-      if (performance.now() - start >= seconds * 1000) { clearInterval(timer); done(); }
+      const now = performance.now();
+      const due = first + Math.floor((now - start) * rate / 1000);
+      while (seq < due) feed(next());
+      if (now - start >= seconds * 1000) { clearInterval(timer); done(); }
     }, 10);
   });
   running = false;
@@ -157,12 +172,28 @@ def main(argv: list[str] | None = None) -> int:
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        page.route(ORIGIN + "/**", serve)
-        page.route("ws://**", lambda route: route.abort())
-        page.goto(ORIGIN + "/")
-        page.wait_for_function("window.k8sDashboard && typeof window.k8sDashboard.feed === 'function'")
-        timed = page.evaluate(FEED, [events, args.rate, args.seconds])
+
+        errors = []
+
+        def open_page():
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            # (no server behind the page: its classroom socket failing to connect is expected)
+            page.on("console", lambda m: errors.append(m.text)
+                    if m.type == "error" and not m.text.startswith("WebSocket connection to") else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.route(ORIGIN + "/**", serve)
+            page.route("ws://**", lambda route: route.abort())
+            page.goto(ORIGIN + "/")
+            page.wait_for_function("window.k8sDashboard && typeof window.k8sDashboard.feed === 'function'")
+            return page
+
+        # First the diagram on screen (what a class watches at the top of the page; reported, no target),
+        # then, on a fresh page, the cluster map on screen (the target), which then takes the flood.
+        page = open_page()
+        diagram = page.evaluate(FEED, [events, args.rate, args.seconds, "arch-title"])
+        page.close()
+        page = open_page()
+        timed = page.evaluate(FEED, [events, args.rate, args.seconds, "cluster-map"])
         map_cells = page.eval_on_selector("#cluster-map canvas", "c => Number(c.dataset.cells || 0)")
         draw_ms = page.evaluate("() => Object.fromEntries(Object.entries(window.k8sDashboard.drawMs).map(([k, v]) => [k, Math.round(v)]))")
         flood = page.evaluate(FLOOD, [args.events])
@@ -170,14 +201,23 @@ def main(argv: list[str] | None = None) -> int:
         cdp.send("HeapProfiler.collectGarbage")
         heap = cdp.send("Runtime.getHeapUsage")
         browser.close()
+    if errors:   # a view that fails to draw would make the page look faster than it is
+        print("the page reported errors; no figures:\n  " + "\n  ".join(errors[:10]), file=sys.stderr)
+        return 1
+
+    def summary(frames):
+        return {"p50": round(pct(frames, 50), 2), "p95": round(pct(frames, 95), 2),
+                "p99": round(pct(frames, 99), 2), "max": round(max(frames, default=0), 2)}
+
     frames = timed["frames"]
     res = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "chromium": CHROMIUM},
         "nodes": args.nodes, "recorded_events": len(events), "map_cells": map_cells,
         "rate": args.rate, "seconds": args.seconds, "frames": len(frames),
-        "frame_ms": {"p50": round(pct(frames, 50), 2), "p95": round(pct(frames, 95), 2),
-                     "p99": round(pct(frames, 99), 2), "max": round(max(frames, default=0), 2)},
-        "frames_over_16_7ms": round(sum(1 for f in frames if f > TARGET_P95_MS) / max(1, len(frames)), 4),
+        "frame_ms": summary(frames),
+        "frames_over_16_7ms": round(sum(1 for f in frames if f > ON_TIME_MS) / max(1, len(frames)), 4),
+        "diagram_view": {"frames": len(diagram["frames"]), "frame_ms": summary(diagram["frames"]),
+                         "frames_over_16_7ms": round(sum(1 for f in diagram["frames"] if f > ON_TIME_MS) / max(1, len(diagram["frames"])), 4)},
         "events_fed": flood["fed"], "flood_seconds": round(flood["seconds"], 1),
         "flood_events_per_second": round((flood["fed"] - timed["fed"]) / max(flood["seconds"], 1e-9)),
         "heap_used_mb": round(heap["usedSize"] / 2 ** 20, 1),
@@ -188,8 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = [("measure", "value", "target", "ok"),
             (f"frame time p95 @ {args.rate:,} events/s, map of {map_cells:,} nodes", f"{res['frame_ms']['p95']} ms "
              f"(p50 {res['frame_ms']['p50']}, p99 {res['frame_ms']['p99']}, max {res['frame_ms']['max']})",
-             f"<= {TARGET_P95_MS} ms", "yes" if res["frame_ms"]["p95"] <= TARGET_P95_MS else "no"),
+             f"<= {TARGET_P95_MS} ms", "yes" if res["frame_ms"]["p95"] <= ON_TIME_MS else "no"),
             ("  frames over 16.7 ms", f"{res['frames_over_16_7ms'] * 100:.1f} % of {len(frames):,}", "", ""),
+            ("frame time p95, the diagram on screen instead", f"{res['diagram_view']['frame_ms']['p95']} ms "
+             f"(p50 {res['diagram_view']['frame_ms']['p50']}, over 16.7 ms: {res['diagram_view']['frames_over_16_7ms'] * 100:.1f} %)",
+             "(reported)", ""),
             (f"JS heap after {flood['fed']:,} events", f"{res['heap_used_mb']} MB", f"<= {TARGET_HEAP_MB:.0f} MB",
              "yes" if res["heap_used_mb"] <= TARGET_HEAP_MB else "no"),
             ("  events taken when flooded", f"{res['flood_events_per_second']:,}/s", "", "")]

@@ -17,6 +17,7 @@ import { wireNavigation } from "./navigate.js";
 import { ControllerPanel } from "./ctrlpanel.js";
 import { SequenceView } from "./sequence.js";
 import { ClusterMap } from "./clustermap.js";
+import { scrollFollowers } from "./dom.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -88,29 +89,38 @@ function displayStatus() {
   return store.run.status || store.state.status;
 }
 
+// Text and attributes are written only when they change: a write, even of the same text, makes the browser
+// lay out and paint that part of the page again, and the status line is drawn every frame.
+function put(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+function putData(node, key, value) {
+  if (node.dataset[key] !== String(value)) node.dataset[key] = value;
+}
+
 function renderStatus() {
   const status = displayStatus();
   const box = document.getElementById("run-status");
-  box.dataset.status = status;
-  box.querySelector(".status-pill").textContent = STATUS_TEXT[status] || status;
+  putData(box, "status", status);
+  put(box.querySelector(".status-pill"), STATUS_TEXT[status] || status);
   const scenario = scenarioOf();
   const title = box.querySelector(".run-title");
   if (store.run) {
     const speed = store.run.speed === "max" ? gettext("max speed") : `${store.run.speed}×`;
-    title.textContent = `${scenario ? pick(scenario.title) : store.run.scenario} · ${speed}` + (store.run.step_mode ? ` · ${gettext("step mode")}` : "");
+    put(title, `${scenario ? pick(scenario.title) : store.run.scenario} · ${speed}` + (store.run.step_mode ? ` · ${gettext("step mode")}` : ""));
   } else {
-    title.textContent = "";
+    put(title, "");
   }
   const seq = document.getElementById("last-seq");
-  seq.dataset.seq = store.state.seq;
-  seq.textContent = interpolate(gettext("event %(seq)s · t = %(t)s s"), { seq: store.state.seq, t: Number(store.state.t).toFixed(3) });
+  putData(seq, "seq", store.state.seq);
+  put(seq, interpolate(gettext("event %(seq)s · t = %(t)s s"), { seq: store.state.seq, t: Number(store.state.t).toFixed(3) }));
   const conn = document.getElementById("conn");
-  conn.dataset.state = store.conn;
-  conn.textContent = CONN_TEXT[store.conn] || "";
+  putData(conn, "state", store.conn);
+  put(conn, CONN_TEXT[store.conn] || "");
   const err = document.getElementById("run-problem");
   const problem = store.error || (store.run && store.run.error) || "";
-  err.textContent = problem ? interpolate(gettext("Problem: %(message)s"), { message: problem }) : "";
-  err.hidden = !problem;
+  put(err, problem ? interpolate(gettext("Problem: %(message)s"), { message: problem }) : "");
+  if (err.hidden !== !problem) err.hidden = !problem;
   if (controls) controls.setRun(store.run, status);
 }
 
@@ -172,8 +182,32 @@ function safely(view, draw) {
 // BUSY_EVERY_MS - nobody reads faster than that - and the frames in between stay short; at a classroom's
 // pace, and once the run has ended, they are drawn every frame.
 const BUSY_RATE = 100;
-const BUSY_EVERY_MS = 500;
+const BUSY_EVERY_MS = 1000;
 const budget = { rate: 0, at: 0, heavyAt: -Infinity, timer: 0, log: [] };
+
+// While busy, a panel scrolled out of sight is not drawn at all (its state is still kept); it is drawn
+// the frame it comes back into view. At a classroom's pace every panel is drawn, seen or not.
+const onScreen = new WeakMap();
+const sight = new IntersectionObserver((entries) => {
+  let back = false;
+  for (const e of entries) {
+    back = back || (e.isIntersecting && onScreen.get(e.target) === false);
+    onScreen.set(e.target, e.isIntersecting);
+  }
+  if (back) { budget.heavyAt = -Infinity; scheduleRender(); }
+}, { rootMargin: "100px" });
+const HEAVY = [["cluster map", clusterMap, clusterMap.root], ["terminals", terminals, terminals.root],
+  ["controllers", ctlPanel, ctlPanel.root], ["sequence", sequence, sequence.root], ["apiserver", apiPanel, apiPanel.root],
+  ["scheduler", schedPanel, schedPanel.root], ["etcd", etcdPanel, etcdPanel.root]];
+const logCard = document.getElementById("event-log-scroll").closest("section");
+const podBox = document.getElementById("pod-status");
+for (const [, , root] of HEAVY) sight.observe(root);
+sight.observe(logCard);
+const archCard = document.getElementById("arch").closest("section");
+sight.observe(archCard);
+sight.observe(podBox);
+// A hidden panel (the cluster map of a small cluster) is drawn so that it can decide to show itself.
+const seen = (root, busy) => !busy || root.hidden || onScreen.get(root) !== false;
 
 function render(now = performance.now()) {
   store.frame = 0;
@@ -185,7 +219,7 @@ function render(now = performance.now()) {
   const busy = budget.rate > BUSY_RATE && !TERMINAL.has(store.state.status);
   // While busy the diagram animates only the frame's last message: dozens of pulses and flashes a frame
   // would cost more to paint than they can tell anyone.
-  safely("diagram", () => arch.render(store.state, busy ? batch.slice(-1) : batch));
+  if (seen(archCard, busy)) safely("diagram", () => arch.render(store.state, busy ? batch.slice(-1) : batch, busy));
   safely("steps", () => steps.render(store.state, scenarioOf()));
   if (batch.length) {
     budget.log.push(...batch.slice(-MAX_LINES));
@@ -194,19 +228,22 @@ function render(now = performance.now()) {
   const wait = busy ? budget.heavyAt + BUSY_EVERY_MS - now : 0;
   if (wait <= 0) {
     budget.heavyAt = now;
-    for (const [name, view] of [["cluster map", clusterMap], ["terminals", terminals], ["controllers", ctlPanel],
-      ["sequence", sequence], ["apiserver", apiPanel], ["scheduler", schedPanel], ["etcd", etcdPanel]]) {
-      safely(name, () => view.render(store.state));
+    if (busy && seen(archCard, busy)) safely("diagram", () => arch.renderPods(store.state));
+    for (const [name, view, root] of HEAVY) {
+      if (seen(root, busy)) safely(name, () => view.render(store.state, busy));
     }
-    const lines = budget.log;
-    budget.log = [];
-    safely("log", () => log.append(lines));
-    safely("pods", renderPods);
+    if (seen(logCard, busy)) {
+      const lines = budget.log;
+      budget.log = [];
+      safely("log", () => log.append(lines));
+    }
+    if (seen(podBox, busy)) safely("pods", renderPods);
   } else if (!budget.timer) {
     // Make sure the panels catch up even if no further event arrives.
     budget.timer = setTimeout(() => { budget.timer = 0; budget.rate = 0; scheduleRender(); }, wait);
   }
   safely("status", renderStatus);
+  safely("scroll", scrollFollowers);
 }
 
 // -- the live stream -----------------------------------------------------------------------------------

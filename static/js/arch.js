@@ -7,6 +7,10 @@ import { gettext } from "./i18n.js";
 const SVGNS = "http://www.w3.org/2000/svg";
 const MAX_PULSES_PER_FRAME = 6;
 const PULSE_MS = 700;
+const FLASH_MS = 900;
+// While busy, the highlight of the component that acted last moves at most this often (it glows; moving it
+// every frame would repaint the glow every frame).
+const BUSY_ACTIVE_MS = 300;
 
 // Role captions, short enough to fit under a component's name.
 const ROLE = {
@@ -98,6 +102,22 @@ export class ArchView {
     this.svg = svg;
     this.boxes = new Map(); // "component/instance" -> {box, g}
     this.active = null;
+    // Message pulses fly over the diagram on a layer of their own, each an <svg> of the diagram's size moved
+    // and faded by the compositor: a pulse in flight does not make the browser paint the diagram again
+    // every frame.
+    const stage = document.createElement("div");
+    stage.className = "arch-stage";
+    svg.before(stage);
+    stage.append(svg);
+    this.overlay = document.createElement("div");
+    this.overlay.className = "pulse-overlay";
+    this.overlay.setAttribute("aria-hidden", "true");
+    stage.append(this.overlay);
+    this.scale = (svg.clientWidth || 1200) / 1200;   // px per diagram unit, kept current without reading layout
+    new ResizeObserver((entries) => { this.scale = (entries[entries.length - 1].contentRect.width || 1200) / 1200; }).observe(svg);
+    this.still = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : { matches: false };
+    this.inflight = 0;                 // message pulses under way
+    this.activeUntil = 0;
     this.draw();
   }
 
@@ -133,7 +153,6 @@ export class ArchView {
       this.boxes.set(`${b.component}/${b.instance}`, { box: b, g });
     }
     this.podLayer = el("g", { class: "pods" }, svg);
-    this.pulseLayer = el("g", { class: "pulses" }, svg);
   }
 
   // A different run: forget the highlight and the pods drawn for the previous one.
@@ -141,6 +160,7 @@ export class ArchView {
     if (this.active) this.active.g.classList.remove("active");
     this.active = null;
     this.podKey = null;
+    this.absentChecked = null;
   }
 
   find(component, instance) {
@@ -152,14 +172,19 @@ export class ArchView {
   }
 
   // Called once per animation frame with the events applied since the last frame.
-  render(state, events) {
-    this.renderPods(state);
+  // `busy` (events pouring in): boxes do not flash (all of them would, all the time), only one message
+  // pulse is in flight at a time and the highlight moves at most every BUSY_ACTIVE_MS.
+  render(state, events, busy = false) {
+    if (!busy) this.renderPods(state);   // while busy the page redraws the Pods with the panels
+    if (busy !== this.busy) { this.busy = busy; this.svg.classList.toggle("busy", busy); }
     this.markAbsent(state);
     if (!events.length) return;
     // The component that acted last stays highlighted until another one acts.
     let actor = null;
     for (let i = events.length - 1; i >= 0 && !actor; i--) actor = this.find(events[i].component, events[i].instance);
-    if (actor && this.active !== actor) {
+    const now = performance.now();
+    if (actor && this.active !== actor && !(busy && now < this.activeUntil)) {
+      this.activeUntil = now + BUSY_ACTIVE_MS;
       if (this.active) this.active.g.classList.remove("active");
       actor.g.classList.add("active");
       this.active = actor;
@@ -171,7 +196,8 @@ export class ArchView {
       const src = this.find(ev.component, ev.instance);
       if (src) lit.add(src);
     }
-    for (const v of lit) this.flash(v.g);
+    if (!busy) for (const v of lit) this.flash(v);
+    if (busy && this.inflight > 0) return;
     const sends = events.filter((ev) => ev.to).slice(-MAX_PULSES_PER_FRAME);
     for (const ev of sends) {
       const src = this.find(ev.component, ev.instance);
@@ -184,7 +210,10 @@ export class ArchView {
   // simulated cluster) runs none, so its box is greyed out and says so rather than pretending to work.
   markAbsent(state) {
     const known = state.components || {};
-    if (!Object.keys(known).length) return;
+    // Components are listed once, by scenario.started (thousands of kubelets in a large run): look once.
+    if (known === this.absentChecked) return;
+    if (!Object.keys(known).length) return;   // not known yet
+    this.absentChecked = known;
     for (const [key, v] of this.boxes) {
       if (!OPTIONAL.has(v.box.component)) continue;
       const absent = !(key in known);
@@ -194,28 +223,44 @@ export class ArchView {
     }
   }
 
-  flash(g) {
-    const rect = g.querySelector("rect");
-    if (rect.animate) {
-      rect.animate([{ strokeWidth: "7px" }, { strokeWidth: "2px" }], { duration: 900, easing: "ease-out" });
-    }
+  // A layer over the diagram, of its size and with its coordinates, animated by the compositor alone.
+  layer(cls) {
+    return el("svg", { viewBox: "0 0 1200 676", preserveAspectRatio: "xMidYMid meet", class: cls }, this.overlay);
+  }
+
+  // A thick outline around the box that fades out.
+  flash(v) {
+    const b = v.box;
+    const ring = this.layer(`flash comp-${b.component}`);
+    el("rect", { x: b.x, y: b.y, width: b.w, height: b.h, rx: 10 }, ring);
+    ring.animate([{ opacity: 1 }, { opacity: 0 }], { duration: FLASH_MS, easing: "ease-out", fill: "forwards" });
+    setTimeout(() => ring.remove(), FLASH_MS);
   }
 
   pulse(src, dst, component) {
     const a = src.box, b = dst.box;
     const [x1, y1] = edgePoint(a, b.x + b.w / 2, b.y + b.h / 2);
     const [x2, y2] = edgePoint(b, a.x + a.w / 2, a.y + a.h / 2);
-    const g = el("g", { class: `pulse pulse-${component}` }, this.pulseLayer);
-    el("line", { x1, y1, x2, y2, "marker-end": "url(#arrowhead)" }, g);
-    // The dot starts where the message leaves, so it is in the right place even before the motion starts
-    // (the path is relative to the dot's own position).
-    const dot = el("circle", { r: 8, cx: x1, cy: y1 }, g);
-    const motion = el("animateMotion", { dur: `${PULSE_MS}ms`, path: `M0,0 L${x2 - x1},${y2 - y1}`, fill: "freeze", begin: "indefinite" }, dot);
+    const layer = () => this.layer(`pulse pulse-${component}`);
+    const line = layer();
+    el("line", { x1, y1, x2, y2, "marker-end": "url(#arrowhead)" }, line);
+    line.animate([{ opacity: 1 }, { opacity: 1, offset: 0.6 }, { opacity: 0 }], { duration: PULSE_MS + 500, easing: "ease-in", fill: "forwards" });
+    const parts = [line];
+    if (!this.still.matches) {
+      // The dot starts where the message leaves and the whole layer moves, by transform, to where it arrives.
+      const dot = layer();
+      el("circle", { r: 8, cx: x1, cy: y1 }, dot);
+      const k = this.scale;
+      dot.animate([{ transform: "translate(0, 0)" }, { transform: `translate(${(x2 - x1) * k}px, ${(y2 - y1) * k}px)` }],
+        { duration: PULSE_MS, easing: "ease-in-out", fill: "forwards" });
+      parts.push(dot);
+    }
     dst.g.classList.add("receiving");
-    if (motion.beginElement) motion.beginElement();
+    this.inflight += 1;
     setTimeout(() => {
-      g.remove();
+      for (const p of parts) p.remove();
       dst.g.classList.remove("receiving");
+      this.inflight -= 1;
     }, PULSE_MS + 500);
   }
 

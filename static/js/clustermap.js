@@ -15,12 +15,18 @@ const LABEL_H = 18;
 // Light to dark: no Pod … as many as the busiest node.
 const RAMP = [[236, 253, 245], [134, 239, 172], [34, 197, 94], [21, 128, 61], [20, 83, 45]];
 
-function colour(frac) {
+function ramp(frac) {
   const f = Math.max(0, Math.min(1, frac)) * (RAMP.length - 1);
   const i = Math.min(RAMP.length - 2, Math.floor(f));
   const t = f - i;
   const c = RAMP[i].map((v, k) => Math.round(v + (RAMP[i + 1][k] - v) * t));
   return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+// The ramp in 64 steps, made once: a map of 5,000 cells asks for a colour 5,000 times a draw.
+const SHADES = Array.from({ length: 64 }, (_, i) => ramp(i / 63));
+function colour(frac) {
+  return SHADES[Math.round(Math.max(0, Math.min(1, frac)) * 63)];
 }
 
 // Pods per node: those the state follows one by one, plus the counted bindings.
@@ -45,6 +51,14 @@ export class ClusterMap {
     this.canvas.addEventListener("mouseleave", () => { this.tip.hidden = true; });
     this.focusIndex = -1;
     this.canvas.addEventListener("keydown", (e) => this.key(e));
+    // The width is learnt when it changes, not read while drawing (a read then would make the browser lay
+    // the page out in the middle of a frame).
+    this.width = 0;
+    this.grid = null;   // where each node's cell goes, kept while the nodes and the width stay the same
+    new ResizeObserver((entries) => {
+      const w = Math.round(entries[entries.length - 1].contentRect.width);
+      if (w && w !== this.width) { this.width = w; if (this.state && !this.timer) this.draw(); }
+    }).observe(root);
   }
 
   reset() {
@@ -52,14 +66,24 @@ export class ClusterMap {
     this.timer = null;
     this.state = null;
     this.cells = [];
+    this.grid = null;
     this.root.hidden = true;
   }
 
-  render(state) {
-    const n = Object.keys(state.nodes || {}).length;
+  // `busy`: the page calls this only every so often, so draw at once (in the frame that draws the other
+  // panels) rather than in a frame of its own.
+  render(state, busy = false) {
+    let n = 0;
+    for (const _ in state.nodes || {}) if (++n > BOXES_UP_TO) break;
     this.root.hidden = n <= BOXES_UP_TO;
     if (this.root.hidden) return;
     this.state = state;
+    if (busy) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.draw();
+      return;
+    }
     if (this.timer) return;
     const wait = Math.max(0, this.at + REDRAW_EVERY_MS - performance.now());
     if (wait === 0) this.draw();
@@ -67,66 +91,82 @@ export class ClusterMap {
   }
 
   // One pass: zones in name order, nodes in name order within a zone, cells wrapping at the canvas width.
-  draw() {
-    this.at = performance.now();
-    const state = this.state;
-    const per = podsPerNode(state);
+  // The cells' places: zones in name order, nodes in name order within a zone, wrapping at the width.
+  layout(state, width) {
+    const total = Object.keys(state.nodes).length;
+    const key = `${total}|${width}`;
+    if (this.grid && this.grid.key === key) return this.grid;
     const zones = new Map();
     for (const [name, node] of Object.entries(state.nodes)) {
       const z = (node.labels || {})[ZONE] || gettext("(no zone)");
       if (!zones.has(z)) zones.set(z, []);
       zones.get(z).push(name);
     }
-    const names = [...zones.keys()].sort();
-    const total = Object.keys(state.nodes).length;
-    const most = Math.max(1, ...Object.values(per));
-    const hi = this.root.querySelector(".map-legend .hi");
-    if (hi) hi.textContent = interpolate(gettext("%(n)s Pods"), { n: most });
-    const width = Math.max(320, this.root.clientWidth - 2 * PAD);
     const size = total > 2000 ? 7 : total > 500 ? 10 : total > 100 ? 16 : 24;
     const cols = Math.max(1, Math.floor(width / (size + 1)));
-    let height = PAD;
-    for (const z of names) height += LABEL_H + Math.ceil(zones.get(z).length / cols) * (size + 1) + PAD;
+    const groups = [];
+    let y = PAD;
+    for (const z of [...zones.keys()].sort()) {
+      const members = zones.get(z).sort();
+      const label = y;
+      y += LABEL_H;
+      const cells = members.map((m, i) => ({ name: m, zone: z, x: (i % cols) * (size + 1), y: y + Math.floor(i / cols) * (size + 1), size, pods: 0, cap: 0 }));
+      groups.push({ zone: z, label, cells });
+      y += Math.ceil(members.length / cols) * (size + 1) + PAD;
+    }
+    this.grid = { key, groups, width, height: y, cells: groups.flatMap((g) => g.cells) };
+    return this.grid;
+  }
+
+  // One pass over the nodes.
+  draw() {
+    this.at = performance.now();
+    const state = this.state;
+    const per = podsPerNode(state);
+    let most = 1;
+    for (const name in per) if (per[name] > most) most = per[name];
+    const hi = this.root.querySelector(".map-legend .hi");
+    if (hi) hi.textContent = interpolate(gettext("%(n)s Pods"), { n: most });
+    if (!this.width) this.width = this.root.clientWidth;   // before the first resize report
+    const grid = this.layout(state, Math.max(320, this.width - 2 * PAD));
+    const { width, height } = grid;
     const dpr = window.devicePixelRatio || 1;
     const cv = this.canvas;
-    cv.width = Math.round(width * dpr);
-    cv.height = Math.round(height * dpr);
-    cv.style.width = `${width}px`;
-    cv.style.height = `${height}px`;
+    if (cv.width !== Math.round(width * dpr) || cv.height !== Math.round(height * dpr)) {
+      cv.width = Math.round(width * dpr);
+      cv.height = Math.round(height * dpr);
+      cv.style.width = `${width}px`;
+      cv.style.height = `${height}px`;
+    }
     const ctx = cv.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, width, height);
     ctx.font = "600 12px system-ui, sans-serif";
     ctx.textBaseline = "top";
-    const cells = [];
-    let y = PAD;
     let pods = 0;
     let busiest = null;
-    for (const z of names) {
-      const members = zones.get(z).sort();
-      const zp = members.reduce((a, m) => a + per[m], 0);
+    for (const g of grid.groups) {
+      let zp = 0;
+      for (const c of g.cells) {
+        const node = state.nodes[c.name];
+        c.pods = per[c.name];
+        c.cap = Number((node.allocatable || {}).pods) || 110;
+        zp += c.pods;
+        ctx.fillStyle = node.ready === false ? "#fca5a5" : colour(c.pods / most);
+        ctx.fillRect(c.x, c.y, c.size, c.size);
+        if (!busiest || c.pods > busiest.pods) busiest = { name: c.name, pods: c.pods };
+      }
+      pods += zp;
       ctx.fillStyle = "#334155";
-      ctx.fillText(interpolate(gettext("%(zone)s · %(nodes)s nodes · %(pods)s Pods"), { zone: z, nodes: members.length, pods: zp }), 0, y);
-      y += LABEL_H;
-      members.forEach((m, i) => {
-        const node = state.nodes[m];
-        const cap = Number((node.allocatable || {}).pods) || 110;
-        const x = (i % cols) * (size + 1);
-        const yy = y + Math.floor(i / cols) * (size + 1);
-        ctx.fillStyle = node.ready === false ? "#fca5a5" : colour(per[m] / most);
-        ctx.fillRect(x, yy, size, size);
-        cells.push({ name: m, zone: z, x, y: yy, size, pods: per[m], cap });
-        pods += per[m];
-        if (!busiest || per[m] > busiest.pods) busiest = { name: m, pods: per[m] };
-      });
-      y += Math.ceil(members.length / cols) * (size + 1) + PAD;
+      ctx.fillText(interpolate(gettext("%(zone)s · %(nodes)s nodes · %(pods)s Pods"), { zone: g.zone, nodes: g.cells.length, pods: zp }), 0, g.label);
     }
+    const cells = grid.cells;
     this.cells = cells;
     cv.dataset.cells = String(cells.length);
     cv.dataset.pods = String(pods);
-    cv.dataset.zones = String(names.length);
+    cv.dataset.zones = String(grid.groups.length);
     this.words.textContent = interpolate(gettext("%(nodes)s nodes in %(zones)s zones; %(pods)s Pods bound; the busiest node is %(node)s with %(n)s."),
-      { nodes: cells.length, zones: names.length, pods, node: busiest ? busiest.name : "-", n: busiest ? busiest.pods : 0 });
+      { nodes: cells.length, zones: grid.groups.length, pods, node: busiest ? busiest.name : "-", n: busiest ? busiest.pods : 0 });
   }
 
   cellAt(x, y) {

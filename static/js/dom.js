@@ -42,3 +42,35 @@ export class SlicePanel {
     return true;
   }
 }
+
+// Scrollers that keep their newest line in view unless the reader has scrolled away from it. Whether one is
+// at its end is learnt from its own scroll events (layout is clean then), never by reading layout in the
+// middle of drawing; and the scrolls are made together once every view has drawn (scrollFollowers, called
+// by the page at the end of a frame): one layout a frame, not one per view.
+const toScroll = new Set();
+
+export class Follower {
+  constructor(scroller, slack = 30) {
+    this.scroller = scroller;
+    this.atEnd = true;
+    this.setTo = -1;
+    scroller.addEventListener("scroll", () => {
+      const s = scroller;
+      if (Math.abs(s.scrollTop - this.setTo) < 2) return; // our own scroll to the end
+      this.atEnd = s.scrollHeight - s.scrollTop - s.clientHeight < slack;
+    }, { passive: true });
+  }
+
+  // Call after adding to the scroller's content.
+  follow() {
+    if (this.atEnd) toScroll.add(this);
+  }
+}
+
+export function scrollFollowers() {
+  for (const f of toScroll) {
+    f.scroller.scrollTop = f.scroller.scrollHeight;
+    f.setTo = f.scroller.scrollTop;
+  }
+  toScroll.clear();
+}

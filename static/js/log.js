@@ -3,6 +3,7 @@
 
 import { gettext, interpolate, lang } from "./i18n.js";
 import { eventMeaning } from "./eventtext.js";
+import { Follower } from "./dom.js";
 
 export const MAX_LINES = 300;
 
@@ -32,6 +33,7 @@ export class LogView {
   constructor(list, scroller) {
     this.list = list;
     this.scroller = scroller;
+    this.follower = new Follower(scroller, 40);
   }
 
   clear() {
@@ -53,18 +55,17 @@ export class LogView {
     const after = [...this.list.querySelectorAll("li[data-seq]")].find((li) => Number(li.dataset.seq) > upTo);
     this.list.insertBefore(frag, after || null);
     this.trim();
+    this.follower.atEnd = true;   // a rare event: scroll at once rather than on the next frame
     this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
   append(events) {
     if (!events.length) return;
-    const s = this.scroller;
-    const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 40;
     const frag = document.createDocumentFragment();
     for (const ev of events.slice(-MAX_LINES)) frag.appendChild(line(ev));
     this.list.appendChild(frag);
     this.trim();
-    if (atBottom) s.scrollTop = s.scrollHeight;
+    this.follower.follow();
   }
 
   trim() {

@@ -5,7 +5,7 @@
 // unless the viewer has scrolled up.
 
 import { gettext, interpolate } from "./i18n.js";
-import { svgEl as svg } from "./dom.js";
+import { Follower, svgEl as svg } from "./dom.js";
 
 const LANES = ["kubectl", "load-balancer", "apiserver", "etcd", "controller-manager", "scheduler", "kubelet",
   "container-runtime", "kube-proxy"];
@@ -17,6 +17,7 @@ const LANE_NAME = {
 };
 const ROW = 26;
 const LANE_W = 150;
+const BUSY_ARROWS = 40;
 
 // An event from a component acting as a client (the scheduler binding, a kubelet reporting) is drawn
 // from that component's lifeline; a "client" without a lifeline of its own is drawn from kubectl's.
@@ -33,7 +34,8 @@ export class SequenceView {
     this.head.className = "seq-head";
     this.head.setAttribute("aria-hidden", "true");
     this.scroll.before(this.head);
-    this.scroll.addEventListener("scroll", () => { this.head.scrollLeft = this.scroll.scrollLeft; });
+    this.scroll.addEventListener("scroll", () => { this.head.scrollLeft = this.scroll.scrollLeft; }, { passive: true });
+    this.follower = new Follower(this.scroll);
     this.last = null;
     this.count = -1;
   }
@@ -45,14 +47,17 @@ export class SequenceView {
     this.head.textContent = "";
   }
 
-  render(state) {
-    const arrows = state.sequence || [];
+  // `busy` (events pouring in): only the newest BUSY_ARROWS are drawn - the window of 300 turns over faster
+  // than anyone can read it, and drawing it whole every half second would cost more than the rest of the
+  // page. The whole window is back as soon as the pace drops or the run ends.
+  render(state, busy = false) {
+    const all = state.sequence || [];
+    const arrows = busy ? all.slice(-BUSY_ARROWS) : all;
     const last = arrows.length ? arrows[arrows.length - 1] : null;
     if (arrows.length === this.count && last === this.last) return;
     this.count = arrows.length;
     this.last = last;
     const sc = this.scroll;
-    const follow = sc.scrollTop + sc.clientHeight >= sc.scrollHeight - 30;
     sc.textContent = "";
     if (!arrows.length) {
       const p = document.createElement("p");
@@ -107,6 +112,6 @@ export class SequenceView {
       y += ROW;
     }
     sc.append(s);
-    if (follow) sc.scrollTop = sc.scrollHeight;
+    this.follower.follow();
   }
 }

@@ -5,6 +5,7 @@
 // prints the line. Tool output stays in English, as the tools print it.
 
 import { gettext } from "./i18n.js";
+import { Follower } from "./dom.js";
 
 const EPOCH_MS = Date.parse("2025-01-01T00:00:00Z"); // the simulator's clock starts here (simulator/clock.py)
 
@@ -94,7 +95,7 @@ export class TerminalsPanel {
       pre.setAttribute("aria-label", t.command);
       box.append(title, pre);
       grid.append(box);
-      this.screens[t.id] = { pre, count: -1, last: null };
+      this.screens[t.id] = { pre, count: -1, last: null, follower: new Follower(pre, 4) };
     }
     this.reset();
   }
@@ -118,10 +119,9 @@ export class TerminalsPanel {
       s.count = rows.length;
       s.last = last;
       const pre = s.pre;
-      const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
       pre.textContent = rows.length ? t.lines(rows).join("\n") : gettext("(waiting for the first line)");
       pre.dataset.lines = String(rows.length);
-      if (atBottom) pre.scrollTop = pre.scrollHeight;
+      s.follower.follow();
     }
   }
 }
