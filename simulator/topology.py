@@ -70,3 +70,10 @@ def large_topology(nodes: int, zones: int = 3, cpu: str = "4", memory: str = "32
         out.append(NodeSpec(f"worker-{i}", "worker", node_ip(i), pod_cidr(i), cpu=cpu, memory=memory, pods=pods,
                             labels=labels[z], zone=names[z]))
     return out
+
+
+def ha_topology() -> list[NodeSpec]:
+    """kind's HA shape (a config with three control-plane nodes and one worker): three control-plane nodes,
+    each with a stacked etcd member and its own kube-apiserver behind the load balancer."""
+    return [NodeSpec(f"control-plane{s}", "control-plane", f"172.18.0.{2 + i}", f"10.244.{i}.0/24")
+            for i, s in enumerate(("", "2", "3"))] + [NodeSpec("worker-1", "worker", "172.18.0.5", "10.244.3.0/24")]

@@ -5,9 +5,9 @@ import copy
 from typing import Any
 
 from ..errors import ParamError
-from . import pod_create
+from . import deployment_reconcile, pod_create
 
-_SCENARIOS = {pod_create.ID: pod_create}
+_SCENARIOS = {m.ID: m for m in (pod_create, deployment_reconcile)}
 
 
 def get(scenario_id: str):

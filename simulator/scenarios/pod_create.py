@@ -134,6 +134,14 @@ CATALOG = {
                    "Pod IP, Ready 조건. API 서버가 이를 etcd에 저장하면 `kubectl get pods -w`를 포함해 지켜보던 모두가 "
                    "Running이 된 Pod를 봅니다."}},
     ],
+    "questions": [
+        {"en": "Which component chose the node, and which component actually started the container?",
+         "ko": "노드를 고른 컴포넌트와 실제로 컨테이너를 시작한 컴포넌트는 각각 무엇인가요?"},
+        {"en": "Why was the control-plane node left out of the scheduler's choice?",
+         "ko": "스케줄러가 컨트롤 플레인 노드를 후보에서 뺀 이유는 무엇인가요?"},
+        {"en": "Which components talk to etcd directly, and how do all the others learn about changes?",
+         "ko": "etcd와 직접 통신하는 컴포넌트는 무엇이며, 나머지 컴포넌트들은 변경 사항을 어떻게 알게 되나요?"},
+    ],
 }
 
 

@@ -1,5 +1,6 @@
-// The scenario's ten steps with the current one marked and finished ones checked, and the narration of
-// the current step. Titles and narration come from the scenario catalog in the page's language.
+// The scenario's steps with the current one marked and finished ones checked, and the narration of
+// the current step (and, once the run has finished, its check questions). Titles, narration and questions
+// come from the scenario catalog in the page's language.
 
 import { gettext, interpolate, pick } from "./i18n.js";
 
@@ -47,5 +48,30 @@ export class StepsView {
       heading.textContent = gettext("No run yet");
       body.textContent = gettext("When the instructor starts a scenario, its steps appear here.");
     }
+    this.renderQuestions(state.status === "succeeded" && scenario ? scenario.questions || [] : []);
+  }
+
+  // Once the run has finished, the scenario's check questions, for the class to answer.
+  renderQuestions(questions) {
+    let box = this.narration.querySelector(".check-questions");
+    if (!questions.length) {
+      if (box) box.remove();
+      return;
+    }
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "check-questions";
+      this.narration.append(box);
+    }
+    box.textContent = "";
+    const h = document.createElement("h3");
+    h.textContent = gettext("Check your understanding");
+    const ol = document.createElement("ol");
+    for (const q of questions) {
+      const li = document.createElement("li");
+      li.textContent = pick(q);
+      ol.append(li);
+    }
+    box.append(h, ol);
   }
 }

@@ -7,6 +7,7 @@ from simulator import scenarios
 from simulator.apiserver import Request
 from simulator.cluster import ADMIN, Cluster
 from simulator.runner import Simulation
+from simulator.topology import ha_topology
 
 
 @functools.lru_cache(maxsize=None)
@@ -49,13 +50,6 @@ def written_state(cluster) -> list[tuple[str, int]]:
     and go on whatever a test does. Equal before and after means the test's requests wrote nothing."""
     return [(k["key"], k["mod_revision"]) for k in cluster.etcd.store.keys_summary()
             if not k["key"].startswith("/registry/leases/")]
-
-
-def ha_topology() -> list:
-    """kind's HA shape: three control-plane nodes (stacked etcd members) and one worker."""
-    from simulator.cluster import NodeSpec
-    return [NodeSpec(f"control-plane{s}", "control-plane", f"172.18.0.{2 + i}", f"10.244.{i}.0/24")
-            for i, s in enumerate(("", "2", "3"))] + [NodeSpec("worker-1", "worker", "172.18.0.5", "10.244.3.0/24")]
 
 
 @functools.lru_cache(maxsize=None)
