@@ -5,9 +5,9 @@ import copy
 from typing import Any
 
 from ..errors import ParamError
-from . import deployment_reconcile, pod_create
+from . import deployment_reconcile, etcd_raft, pod_create
 
-_SCENARIOS = {m.ID: m for m in (pod_create, deployment_reconcile)}
+_SCENARIOS = {m.ID: m for m in (pod_create, deployment_reconcile, etcd_raft)}
 
 
 def get(scenario_id: str):

@@ -25,9 +25,6 @@ const ROLE = {
   "container-runtime": gettext("runs containers"),
 };
 
-// Components a cluster may lack; drawn greyed out when the run's topology does not name them.
-const OPTIONAL = new Set(["cloud-controller-manager"]);
-
 const NAME = {
   kubectl: "kubectl",
   apiserver: "kube-apiserver",
@@ -207,7 +204,8 @@ export class ArchView {
   }
 
   // The lesson's diagram has a cloud-controller-manager; a cluster without a cloud provider (kind, and the
-  // simulated cluster) runs none, so its box is greyed out and says so rather than pretending to work.
+  // simulated cluster) runs none, so its box is greyed out and says so rather than pretending to work. So
+  // is any other box the run's cluster does not have (the second worker, when an HA cluster has one).
   markAbsent(state) {
     const known = state.components || {};
     // Components are listed once, by scenario.started (thousands of kubelets in a large run): look once.
@@ -215,7 +213,7 @@ export class ArchView {
     if (!Object.keys(known).length) return;   // not known yet
     this.absentChecked = known;
     for (const [key, v] of this.boxes) {
-      if (!OPTIONAL.has(v.box.component)) continue;
+      if (v.box.component === "kubectl") continue;
       const absent = !(key in known);
       if (v.g.classList.contains("absent") === absent) continue;
       v.g.classList.toggle("absent", absent);

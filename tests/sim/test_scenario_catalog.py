@@ -72,3 +72,30 @@ def test_deployment_reconcile_is_deterministic_and_takes_its_params():
     b = [(e["type"], e["summary"]) for e in Simulation("deployment-reconcile", {"replicas": 2, "scale_down": 0, "scale_up": 2}, seed=3).events()]
     assert a == b
     assert any("--replicas=0" in s for t, s in a if t == "kubectl.request")
+
+
+def test_etcd_raft_elects_a_higher_term_and_refuses_writes_without_quorum():
+    sim = Simulation("etcd-raft", {}, seed=1)
+    evs = list(sim.events())
+    assert [e["data"]["step"] for e in evs if e["type"] == "scenario.step"] == list(range(1, 9))
+    step = {e["seq"]: e.get("step") for e in evs}
+    stopped = [e for e in evs if e["type"] == "etcd.member.stopped"]
+    assert [step[e["seq"]] for e in stopped] == [2, 5] and stopped[0]["data"]["role"] == "leader"
+    leaders = [e for e in evs if e["type"] == "etcd.raft.leader"]
+    # A new leader in step 3, a term above the stopped leader's; another after the restart, higher still.
+    assert [step[e["seq"]] for e in leaders] == [3, 7]
+    assert leaders[0]["instance"] != stopped[0]["instance"]
+    terms = [stopped[0]["data"]["term"]] + [int(e["summary"].rsplit(" ", 1)[1]) for e in leaders]
+    assert terms == sorted(set(terms))
+    assert [step[e["seq"]] for e in evs if e["type"] == "etcd.quorum.lost"] == [5]
+    assert [step[e["seq"]] for e in evs if e["type"] == "etcd.quorum.regained"] == [7]
+    answers = [(step[e["seq"]], e["summary"].split()[0]) for e in evs
+               if e["type"] == "apiserver.response" and (e.get("to") or {}).get("component") == "kubectl"]
+    assert answers == [(1, "201"), (4, "201"), (6, "500"), (8, "201")]
+    # The refused write stored nothing; the others are there, with what was committed before the outage.
+    puts = [step[e["seq"]] for e in evs if e["type"] == "etcd.put" and e["data"]["key"] == "/registry/configmaps/default/third"]
+    assert puts == [8]
+    store = sim.cluster.etcd.store
+    assert [kv.key.rsplit("/", 1)[1] for kv in store.range("/registry/configmaps/default/", prefix=True)
+            if kv.key.rsplit("/", 1)[1] in ("first", "second", "third")] == ["first", "second", "third"]
+    assert evs[-1]["data"]["outcome"].endswith("2 of 3 members running")
