@@ -183,7 +183,29 @@ function safely(view, draw) {
 // pace, and once the run has ended, they are drawn every frame.
 const BUSY_RATE = 100;
 const BUSY_EVERY_MS = 1000;
-const budget = { rate: 0, at: 0, heavyAt: -Infinity, timer: 0, log: [] };
+const budget = { heavyAt: -Infinity, timer: 0, log: [] };
+
+// The pace of incoming events, counted as they arrive (not per frame: a page that draws slowly sees more
+// events a frame, one that draws fast fewer), over windows of a quarter of a second; a silence lowers it.
+const PACE_WINDOW_MS = 250;
+const pace = { n: 0, since: performance.now(), rate: 0, last: 0 };
+
+function countEvent() {
+  pace.n += 1;
+  const now = performance.now();
+  pace.last = now;
+  if (now - pace.since >= PACE_WINDOW_MS) {
+    pace.rate = pace.n * 1000 / (now - pace.since);
+    pace.n = 0;
+    pace.since = now;
+  }
+}
+
+function eventRate(now) {
+  if (now - pace.last > PACE_WINDOW_MS) return 0;   // the flood is over
+  const span = now - pace.since;
+  return span >= PACE_WINDOW_MS ? pace.n * 1000 / span : Math.max(pace.rate, pace.n * 1000 / PACE_WINDOW_MS);
+}
 
 // While busy, a panel scrolled out of sight is not drawn at all (its state is still kept); it is drawn
 // the frame it comes back into view. At a classroom's pace every panel is drawn, seen or not.
@@ -213,10 +235,7 @@ function render(now = performance.now()) {
   store.frame = 0;
   const batch = store.pending;
   store.pending = [];
-  const dt = Math.max(1, now - budget.at);
-  budget.at = now;
-  budget.rate = 0.8 * budget.rate + 0.2 * (batch.length * 1000 / dt);   // events per second, smoothed
-  const busy = budget.rate > BUSY_RATE && !TERMINAL.has(store.state.status);
+  const busy = eventRate(performance.now()) > BUSY_RATE && !TERMINAL.has(store.state.status);
   // While busy the diagram animates only the frame's last message: dozens of pulses and flashes a frame
   // would cost more to paint than they can tell anyone.
   if (seen(archCard, busy)) safely("diagram", () => arch.render(store.state, busy ? batch.slice(-1) : batch, busy));
@@ -238,9 +257,10 @@ function render(now = performance.now()) {
       safely("log", () => log.append(lines));
     }
     if (seen(podBox, busy)) safely("pods", renderPods);
-  } else if (!budget.timer) {
-    // Make sure the panels catch up even if no further event arrives.
-    budget.timer = setTimeout(() => { budget.timer = 0; budget.rate = 0; scheduleRender(); }, wait);
+  }
+  if (busy && !budget.timer) {
+    // Come back even if no further event arrives: once the flood is over, everything is drawn in full.
+    budget.timer = setTimeout(() => { budget.timer = 0; scheduleRender(); }, Math.max(wait, PACE_WINDOW_MS + 10));
   }
   safely("status", renderStatus);
   safely("scroll", scrollFollowers);
@@ -249,6 +269,7 @@ function render(now = performance.now()) {
 // -- the live stream -----------------------------------------------------------------------------------
 
 function onEvent(ev) {
+  countEvent();
   safely("state (apply)", () => apply(store.state, ev));
   store.pending.push(ev);
   scheduleRender();

@@ -27,7 +27,7 @@ def test_scenarios_lists_the_catalog():
     r = sim("scenarios")
     assert r.returncode == 0
     entries = [json.loads(line) for line in r.stdout.splitlines()]
-    assert [e["id"] for e in entries] == ["pod-create"]
+    assert [e["id"] for e in entries] == ["pod-create", "deployment-reconcile", "etcd-raft"]
 
 
 def test_bad_input_exits_2_naming_the_argument():
