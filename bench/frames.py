@@ -50,11 +50,10 @@ def record(nodes: int, replicas: int, seconds: float, seed: int) -> list[dict]:
     from simulator.cluster import Cluster
     from simulator.runner import emit_started
     from simulator.topology import large_topology
-    from simulator.trace import PodPhaseCounter, ref
+    from simulator.trace import ref
 
     c = Cluster(seed, "bench-frames", large_topology(nodes), scheduler_pace="realistic")
-    c.tracer.summarize(detail_pods=50)
-    c.tracer.pod_phases = PodPhaseCounter(c.etcd.store)
+    c.summarize(detail_pods=50)
     emit_started(c, "bench-frames", seed, {})
     kubectl = c.client(who=ref("kubectl", "kubectl"))
     dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "load", "namespace": "default"},

@@ -18,7 +18,7 @@ from simulator.apiserver import Request
 from simulator.cluster import ADMIN, Cluster
 from simulator.kernel import tune_gc_for_scale
 from simulator.topology import large_topology
-from simulator.trace import PodPhaseCounter, ref
+from simulator.trace import ref
 
 NS = "default"
 NAME = "scale"
@@ -126,8 +126,7 @@ def run_cluster(nodes: int, pods: int, seed: int = 1, workload: str = "auto", de
     t0 = time.perf_counter()
     topo = large_topology(nodes)
     c = Cluster(seed, f"bench-scale-{nodes}", topology=topo, scheduler_pace="realistic")
-    c.tracer.summarize(detail_pods=detail_pods)
-    c.tracer.pod_phases = PodPhaseCounter(c.etcd.store)
+    c.summarize(detail_pods=detail_pods)
     if tune_gc:
         tune_gc_for_scale()
     t_built = time.perf_counter()

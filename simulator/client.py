@@ -33,10 +33,14 @@ class Client:
                              subresource)
         if verb == "create" and subresource:
             path = registry.path(resource, ns, name, subresource)
-        return self.api.handle(Request(_METHOD[verb], path, verb, resource, ns, name, subresource=subresource,
-                                       api_group=info.group, body=body, credential=self.credential, client=self.who,
-                                       traced=self.traced if traced is None else traced, query=dict(query or {}),
-                                       patch_type=patch_type, quiet=quiet))
+        return self.send(Request(_METHOD[verb], path, verb, resource, ns, name, subresource=subresource,
+                                 api_group=info.group, body=body, credential=self.credential, client=self.who,
+                                 traced=self.traced if traced is None else traced, query=dict(query or {}),
+                                 patch_type=patch_type, quiet=quiet))
+
+    def send(self, req: Request) -> Future:
+        """Where every request goes out (a subclass may announce it first)."""
+        return self.api.handle(req)
 
     # -- verbs --
     def get(self, resource: str, name: str, namespace: str = "", subresource: str = "", **kw) -> Future:

@@ -22,7 +22,7 @@ from .kubelet import images as img
 from .kubeproxy.proxy import KubeProxy
 from .leaderelection import LeaderElector
 from .scheduler import Scheduler
-from .trace import Tracer, ref
+from .trace import PodPhaseCounter, Tracer, ref
 
 K8S_VERSION = "v1.31.0"
 BOOT_T = -900.0  # the bootstrapped objects were created 15 minutes before the scenario starts
@@ -204,6 +204,12 @@ class Cluster:
     def busy(self) -> bool:
         comps = [*self.schedulers, *self.controller_managers, *self.kubelets.values(), *self.proxies.values()]
         return any(getattr(c, "busy", None) is not None and c.busy() for c in comps)
+
+    def summarize(self, detail_pods: int = 50) -> None:
+        """The tracer's summary level, for a large run: the first `detail_pods` Pods in full detail, the
+        rest counted, and each summary.interval carrying the Pods by phase (counted from the store)."""
+        self.tracer.summarize(detail_pods=detail_pods)
+        self.tracer.pod_phases = PodPhaseCounter(self.etcd.store)
 
     def run_until_idle(self, quiet: float = 5.0, limit: float = 600.0) -> bool:
         """Run until nothing but Lease renewals has been written for `quiet` virtual seconds and no

@@ -320,8 +320,8 @@ class Tracer:
 
 class PodPhaseCounter:
     """Pods by status.phase, kept from the store's own watch without decoding a value (a substring search
-    for ``"phase":"…"`` in the stored JSON), cheap enough for 150,000 Pods. Wire it with
-    ``tracer.pod_phases = PodPhaseCounter(cluster.etcd.store)``; each summary.interval then carries
+    for ``"phase":"…"`` in the stored JSON), cheap enough for 150,000 Pods. ``Cluster.summarize`` wires it
+    as ``tracer.pod_phases``; each summary.interval then carries
     ``pods.phases``. A Pod with no phase yet counts as Pending, as the API server defaults it."""
 
     def __init__(self, store, prefix: str = "/registry/pods/"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..cluster import Cluster, default_topology
 from ..kernel import Future
-from .script import kubectl, objects, running_pods, until
+from .script import ScriptSteps, kubectl, objects, running_pods, until
 
 ID = "deployment-reconcile"
 IMAGES = ["nginx", "nginx:alpine", "redis"]
@@ -132,34 +132,26 @@ def manifest(image: str, replicas: int) -> dict:
             "status": {}}
 
 
-class StepPolicy:
-    """Steps 1, 4, 6 and 7 are opened by the script as kubectl acts (it sets `phase`); the controllers'
-    first reactions open 2, 3 and 5."""
-
-    def __init__(self) -> None:
-        self.phase = 0
-
-    def __call__(self, type: str, data: dict, to: dict | None) -> int | None:
-        if type != "controller.reconcile":
-            return None
-        action = str(data.get("action", ""))
-        if data.get("controller") == "deployment" and action.startswith("created ReplicaSet"):
-            return 2
-        if data.get("controller") == "replicaset" and action.startswith("created"):
-            return {1: 3, 2: 3, 4: 5}.get(self.phase)
+def reactions(phase: int, type: str, data: dict) -> int | None:
+    """Steps 1, 4, 6 and 7 open as kubectl acts; the controllers' first answers open 2, 3 and 5."""
+    if type != "controller.reconcile":
         return None
+    action = str(data.get("action", ""))
+    if data.get("controller") == "deployment" and action.startswith("created ReplicaSet"):
+        return 2
+    if data.get("controller") == "replicaset" and action.startswith("created"):
+        return {1: 3, 2: 3, 4: 5}.get(phase)
+    return None
 
 
-def step_policy(params: dict) -> StepPolicy:
-    return StepPolicy()
+def step_policy(params: dict) -> ScriptSteps:
+    return ScriptSteps(reactions)
 
 
 def start(cluster: Cluster, params: dict) -> Future:
     env, tracer = cluster.env, cluster.tracer
     done = env.future()
-    if not isinstance(tracer.step_policy, StepPolicy):
-        tracer.step_policy = StepPolicy()
-    policy = tracer.step_policy
+    steps: ScriptSteps = tracer.step_policy
     image, replicas = params["image"], params["replicas"]
     prefix = f"/registry/pods/default/{NAME}-"
 
@@ -170,26 +162,22 @@ def start(cluster: Cluster, params: dict) -> Future:
         """`count` Pods Running and Ready, and no other (none still terminating)."""
         return len(running()) == count and len(objects(cluster, prefix)) == count
 
-    def act(step: int):
-        policy.phase = step
-        tracer.open_step(step)
-
     def script():
         yield 0.05
-        act(1)
-        yield kubectl(cluster, f"kubectl create deployment {NAME} --image={image} --replicas={replicas}",
-                      "create", "deployments", body=manifest(image, replicas))
+        steps.open(tracer, 1)
+        yield kubectl(cluster, f"kubectl create deployment {NAME} --image={image} --replicas={replicas}").create(
+            "deployments", manifest(image, replicas), namespace="default")
         yield from until(cluster, lambda: settled(replicas))
         yield PAUSE
         victim = sorted(running())[0]
-        act(4)
-        yield kubectl(cluster, f"kubectl delete pod {victim}", "delete", "pods", name=victim)
+        steps.open(tracer, 4)
+        yield kubectl(cluster, f"kubectl delete pod {victim}").delete("pods", victim, namespace="default")
         yield from until(cluster, lambda: settled(replicas) and victim not in running())
         yield PAUSE
         for step, count in ((6, params["scale_down"]), (7, params["scale_up"])):
-            act(step)
-            yield kubectl(cluster, f"kubectl scale deployment {NAME} --replicas={count}", "patch", "deployments",
-                          name=NAME, subresource="scale", body={"spec": {"replicas": count}})
+            steps.open(tracer, step)
+            yield kubectl(cluster, f"kubectl scale deployment {NAME} --replicas={count}").patch(
+                "deployments", NAME, {"spec": {"replicas": count}}, namespace="default", subresource="scale")
             yield from until(cluster, lambda count=count: settled(count))
             yield PAUSE
         done.resolve(env.now)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..cluster import Cluster
 from ..kernel import Future
 from ..topology import ha_topology
-from .script import kubectl, until
+from .script import ScriptSteps, kubectl, until
 
 ID = "etcd-raft"
 PAUSE = 2.0   # virtual seconds of calm between the acts
@@ -116,62 +116,49 @@ def configmap(name: str) -> dict:
             "data": {"lesson": "raft"}}
 
 
-class StepPolicy:
+def reactions(phase: int, type: str, data: dict) -> int | None:
     """The script opens every step but 3, which the first new leader after the leader stopped opens."""
-
-    def __init__(self) -> None:
-        self.phase = 0
-
-    def __call__(self, type: str, data: dict, to: dict | None) -> int | None:
-        if type == "etcd.raft.leader" and self.phase == 2:
-            return 3
-        return None
+    return 3 if type == "etcd.raft.leader" and phase == 2 else None
 
 
-def step_policy(params: dict) -> StepPolicy:
-    return StepPolicy()
+def step_policy(params: dict) -> ScriptSteps:
+    return ScriptSteps(reactions)
 
 
 def start(cluster: Cluster, params: dict) -> Future:
     env, tracer, etcd = cluster.env, cluster.tracer, cluster.etcd
     done = env.future()
-    if not isinstance(tracer.step_policy, StepPolicy):
-        tracer.step_policy = StepPolicy()
-    policy = tracer.step_policy
-
-    def act(step: int) -> None:
-        policy.phase = step
-        tracer.open_step(step)
+    steps: ScriptSteps = tracer.step_policy
 
     def create(name: str):
-        return kubectl(cluster, f"kubectl create configmap {name} --from-literal=lesson=raft", "create", "configmaps",
-                       body=configmap(name))
+        return kubectl(cluster, f"kubectl create configmap {name} --from-literal=lesson=raft").create(
+            "configmaps", configmap(name), namespace="default")
 
     def script():
         yield from until(cluster, lambda: etcd.leader is not None)
         yield PAUSE
-        act(1)
+        steps.open(tracer, 1)
         yield create("first")
         yield PAUSE
         leader = etcd.leader
-        act(2)
+        steps.open(tracer, 2)
         etcd.stop_member(leader)
         yield from until(cluster, lambda: etcd.leader is not None)
         yield PAUSE
-        act(4)
+        steps.open(tracer, 4)
         yield create("second")
         yield PAUSE
-        act(5)
+        steps.open(tracer, 5)
         etcd.stop_member(next(m for m in etcd.members if m not in (leader, etcd.leader)))
         yield PAUSE
-        act(6)
+        steps.open(tracer, 6)
         yield create("third")          # fails: no quorum
         yield PAUSE
-        act(7)
+        steps.open(tracer, 7)
         etcd.start_member(leader)
         yield from until(cluster, lambda: etcd.leader is not None)
         yield PAUSE
-        act(8)
+        steps.open(tracer, 8)
         yield create("third")
         yield PAUSE
         done.resolve(env.now)

@@ -2,11 +2,10 @@
 2 workers, followed through the lesson's ten steps until the Pod is Running."""
 from __future__ import annotations
 
-from ..apiserver import Request
 from ..apiserver.validation import is_dns1123_label
-from ..cluster import ADMIN, Cluster, component_rng, default_topology
+from ..cluster import Cluster, component_rng, default_topology
 from ..kernel import Future
-from ..trace import ref
+from .script import kubectl as run_kubectl
 
 ID = "pod-create"
 IMAGES = ["nginx", "nginx:alpine", "busybox", "redis"]
@@ -210,7 +209,7 @@ def step_policy(params: dict):
 def start(cluster: Cluster, params: dict) -> Future:
     """Run the scenario's actions; the returned future resolves when the Pod is Running."""
     name, image = params["pod_name"], params["image"]
-    env, api = cluster.env, cluster.apiserver
+    env = cluster.env
     done = env.future()
     pod_key = f"/registry/pods/default/{name}"
 
@@ -224,14 +223,7 @@ def start(cluster: Cluster, params: dict) -> Future:
     def kubectl():
         rng = component_rng(cluster.seed, "kubectl")
         yield rng.uniform(0.03, 0.06)  # read kubeconfig, build the object, open the TLS connection
-        body = manifest(name, image)
-        path = "/api/v1/namespaces/default/pods"
-        cluster.tracer.emit("kubectl", "kubectl", "kubectl.request", f"{command_line(name, image)}: POST {path}",
-                            {"method": "POST", "path": path, "user": "kubernetes-admin", "verb": "create",
-                             "resource": "pods", "body": body},
-                            to=ref("apiserver", api.instance), obj={"kind": "Pod", "namespace": "default", "name": name})
-        yield api.handle(Request("POST", path, "create", "pods", "default", name, body=body, credential=ADMIN,
-                                 client=ref("kubectl", "kubectl"), traced=True))
+        yield run_kubectl(cluster, command_line(name, image)).create("pods", manifest(name, image), namespace="default")
 
     env.process(kubectl())
     return done

@@ -1,11 +1,12 @@
-"""What the scenarios share: kubectl as the lesson types it (one traced request, announced with its command
-line), and waiting in virtual time until the cluster reaches a state."""
+"""What the scenarios share: kubectl as the lesson types it (traced requests, announced with the command
+line), the step policy of a scenario whose script opens its steps as it acts, and waiting in virtual time
+until the cluster reaches a state."""
 from __future__ import annotations
 
 import json
 from typing import Callable, Iterator
 
-from ..apiserver import registry
+from ..apiserver import Request, registry
 from ..apiserver.lb import LoadBalancer
 from ..client import Client
 from ..cluster import ADMIN, Cluster
@@ -15,32 +16,47 @@ from ..trace import ref
 KUBECTL = ref("kubectl", "kubectl")
 
 
-def kubectl(cluster: Cluster, command: str, verb: str, resource: str, *, name: str = "", namespace: str = "default",
-            body: dict | None = None, subresource: str = "", patch_type: str = "merge") -> Future:
-    """Send what `command` sends (verb on resource[/subresource]) as kubernetes-admin, through the load
-    balancer when there is one; a kubectl.request event names the command first."""
-    info = registry.RESOURCES[resource]
-    ns = namespace if info.namespaced else ""
-    path = registry.path(resource, ns, "" if verb == "create" else name, subresource)
-    method = {"create": "POST", "delete": "DELETE", "patch": "PATCH", "get": "GET", "update": "PUT"}[verb]
-    lb = cluster.lb
-    to = ref("load-balancer" if isinstance(lb, LoadBalancer) else "apiserver", lb.instance)
-    obj = {"kind": info.kind, "namespace": ns, "name": name or (body or {}).get("metadata", {}).get("name", "")}
-    if not ns:
-        del obj["namespace"]
-    cluster.tracer.emit("kubectl", "kubectl", "kubectl.request", f"{command}: {method} {path}",
-                        {"method": method, "path": path, "user": "kubernetes-admin", "verb": verb, "resource": resource,
-                         "body": body}, to=to, obj=obj)
-    client = Client(lb, ADMIN, KUBECTL, traced=True)
-    if verb == "create":
-        return client.create(resource, body, namespace=ns)
-    if verb == "delete":
-        return client.delete(resource, name, namespace=ns)
-    if verb == "patch":
-        return client.patch(resource, name, body, namespace=ns, subresource=subresource, patch_type=patch_type)
-    if verb == "update":
-        return client.update(resource, body, namespace=ns, subresource=subresource)
-    return client.get(resource, name, namespace=ns, subresource=subresource)
+class Kubectl(Client):
+    """kubectl as the lesson types it: kubernetes-admin's requests, through the load balancer when there is
+    one, each announced by a kubectl.request event that names the command line."""
+
+    def __init__(self, cluster: Cluster, command: str):
+        super().__init__(cluster.lb, ADMIN, KUBECTL, traced=True)
+        self.tracer = cluster.tracer
+        self.command = command
+
+    def send(self, req: Request) -> Future:
+        lb = self.api
+        to = ref("load-balancer" if isinstance(lb, LoadBalancer) else "apiserver", lb.instance)
+        obj = {"kind": registry.RESOURCES[req.resource].kind, "namespace": req.namespace, "name": req.name}
+        if not req.namespace:
+            del obj["namespace"]
+        self.tracer.emit("kubectl", "kubectl", "kubectl.request", f"{self.command}: {req.method} {req.path}",
+                         {"method": req.method, "path": req.path, "user": "kubernetes-admin", "verb": req.verb,
+                          "resource": req.resource, "body": req.body}, to=to, obj=obj)
+        return super().send(req)
+
+
+def kubectl(cluster: Cluster, command: str) -> Kubectl:
+    """`kubectl(cluster, "kubectl delete pod web-x").delete("pods", "web-x", namespace="default")`."""
+    return Kubectl(cluster, command)
+
+
+class ScriptSteps:
+    """The step policy of a scripted scenario: the script opens a step as it acts (`open`), and `reactions`
+    - (phase, event type, data) -> step or None - open the steps that components' answers begin, knowing
+    which act they answer (`phase`, the step the script opened last)."""
+
+    def __init__(self, reactions: Callable[[int, str, dict], int | None] = lambda phase, type, data: None):
+        self.phase = 0
+        self.reactions = reactions
+
+    def __call__(self, type: str, data: dict, to: dict | None) -> int | None:
+        return self.reactions(self.phase, type, data)
+
+    def open(self, tracer, step: int) -> None:
+        self.phase = step
+        tracer.open_step(step)
 
 
 def objects(cluster: Cluster, prefix: str) -> list[dict]:

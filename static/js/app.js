@@ -186,25 +186,19 @@ const BUSY_EVERY_MS = 1000;
 const budget = { heavyAt: -Infinity, timer: 0, log: [] };
 
 // The pace of incoming events, counted as they arrive (not per frame: a page that draws slowly sees more
-// events a frame, one that draws fast fewer), over windows of a quarter of a second; a silence lowers it.
-const PACE_WINDOW_MS = 250;
-const pace = { n: 0, since: performance.now(), rate: 0, last: 0 };
-
-function countEvent() {
-  pace.n += 1;
-  const now = performance.now();
-  pace.last = now;
-  if (now - pace.since >= PACE_WINDOW_MS) {
-    pace.rate = pace.n * 1000 / (now - pace.since);
-    pace.n = 0;
-    pace.since = now;
-  }
-}
+// events a frame, one that draws fast fewer): a count that decays with a quarter-second time constant, so
+// it follows a flood within a few frames and a silence brings it down by itself.
+const PACE_MS = 250;
+const pace = { level: 0, at: 0 };
 
 function eventRate(now) {
-  if (now - pace.last > PACE_WINDOW_MS) return 0;   // the flood is over
-  const span = now - pace.since;
-  return span >= PACE_WINDOW_MS ? pace.n * 1000 / span : Math.max(pace.rate, pace.n * 1000 / PACE_WINDOW_MS);
+  return pace.level * Math.exp((pace.at - now) / PACE_MS) * 1000 / PACE_MS;   // events per second
+}
+
+function countEvent() {
+  const now = performance.now();
+  pace.level = pace.level * Math.exp((pace.at - now) / PACE_MS) + 1;
+  pace.at = now;
 }
 
 // While busy, a panel scrolled out of sight is not drawn at all (its state is still kept); it is drawn
@@ -218,16 +212,12 @@ const sight = new IntersectionObserver((entries) => {
   }
   if (back) { budget.heavyAt = -Infinity; scheduleRender(); }
 }, { rootMargin: "100px" });
-const HEAVY = [["cluster map", clusterMap, clusterMap.root], ["terminals", terminals, terminals.root],
-  ["controllers", ctlPanel, ctlPanel.root], ["sequence", sequence, sequence.root], ["apiserver", apiPanel, apiPanel.root],
-  ["scheduler", schedPanel, schedPanel.root], ["etcd", etcdPanel, etcdPanel.root]];
+const HEAVY = [["cluster map", clusterMap], ["terminals", terminals], ["controllers", ctlPanel], ["sequence", sequence],
+  ["apiserver", apiPanel], ["scheduler", schedPanel], ["etcd", etcdPanel]];
 const logCard = document.getElementById("event-log-scroll").closest("section");
-const podBox = document.getElementById("pod-status");
-for (const [, , root] of HEAVY) sight.observe(root);
-sight.observe(logCard);
 const archCard = document.getElementById("arch").closest("section");
-sight.observe(archCard);
-sight.observe(podBox);
+const podBox = document.getElementById("pod-status");
+for (const root of [...HEAVY.map(([, view]) => view.root), logCard, archCard, podBox]) sight.observe(root);
 // A hidden panel (the cluster map of a small cluster) is drawn so that it can decide to show itself.
 const seen = (root, busy) => !busy || root.hidden || onScreen.get(root) !== false;
 
@@ -248,8 +238,8 @@ function render(now = performance.now()) {
   if (wait <= 0) {
     budget.heavyAt = now;
     if (busy && seen(archCard, busy)) safely("diagram", () => arch.renderPods(store.state));
-    for (const [name, view, root] of HEAVY) {
-      if (seen(root, busy)) safely(name, () => view.render(store.state, busy));
+    for (const [name, view] of HEAVY) {
+      if (seen(view.root, busy)) safely(name, () => view.render(store.state, busy));
     }
     if (seen(logCard, busy)) {
       const lines = budget.log;
@@ -260,7 +250,7 @@ function render(now = performance.now()) {
   }
   if (busy && !budget.timer) {
     // Come back even if no further event arrives: once the flood is over, everything is drawn in full.
-    budget.timer = setTimeout(() => { budget.timer = 0; scheduleRender(); }, Math.max(wait, PACE_WINDOW_MS + 10));
+    budget.timer = setTimeout(() => { budget.timer = 0; scheduleRender(); }, Math.max(wait, PACE_MS));
   }
   safely("status", renderStatus);
   safely("scroll", scrollFollowers);

@@ -55,8 +55,8 @@ export class ClusterMap {
     // the page out in the middle of a frame).
     this.width = 0;
     this.grid = null;   // where each node's cell goes, kept while the nodes and the width stay the same
-    new ResizeObserver((entries) => {
-      const w = Math.round(entries[entries.length - 1].contentRect.width);
+    new ResizeObserver(() => {
+      const w = root.clientWidth;   // (layout is up to date when the observer reports)
       if (w && w !== this.width) { this.width = w; if (this.state && !this.timer) this.draw(); }
     }).observe(root);
   }
@@ -90,7 +90,6 @@ export class ClusterMap {
     else this.timer = setTimeout(() => { this.timer = null; this.draw(); }, wait);
   }
 
-  // One pass: zones in name order, nodes in name order within a zone, cells wrapping at the canvas width.
   // The cells' places: zones in name order, nodes in name order within a zone, wrapping at the width.
   layout(state, width) {
     const total = Object.keys(state.nodes).length;

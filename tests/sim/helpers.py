@@ -172,11 +172,10 @@ def _large_run(seed: int, nodes: int, replicas: int) -> tuple:
     detail, the rest counted), running one Deployment of `replicas` until every Pod is Running."""
     from simulator.runner import emit_started
     from simulator.topology import large_topology
-    from simulator.trace import PodPhaseCounter, ref
+    from simulator.trace import ref
 
     c = Cluster(seed, f"sim-large-{seed}", large_topology(nodes), scheduler_pace="realistic")
-    c.tracer.summarize(detail_pods=10)
-    c.tracer.pod_phases = PodPhaseCounter(c.etcd.store)
+    c.summarize(detail_pods=10)
     emit_started(c, "large-test", seed, {})
     kubectl = c.client(who=ref("kubectl", "kubectl"))
     dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "big", "namespace": "default"},
