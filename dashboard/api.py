@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import runlog
 from .models import Run
-from .runs import announce, get_run, run_json
+from .runs import PANELS, announce, current_focus, get_run, run_json, set_focus
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ BACKENDS = ("sim", "api")
 SEED_MAX = 2**31 - 1
 RUN_FIELDS = {"scenario", "backend", "params", "speed", "seed", "step_mode"}
 CONTROL_FIELDS = {"action", "speed"}
+FOCUS_FIELDS = {"panel", "run"}
 
 
 class BadInput(Exception):
@@ -285,7 +286,31 @@ def run_events(request, run_id):
     run = run_or_404(run_id)
     since = parse_since(request)
     lines = [runlog.dumps(ev) + "\n" for ev in runlog.iter_all_since(run.id, since)]
-    return HttpResponse("".join(lines), content_type="application/jsonl; charset=utf-8")
+    response = HttpResponse("".join(lines), content_type="application/jsonl; charset=utf-8")
+    if request.GET.get("download") == "1":
+        # Export: the browser saves the JSON Lines as a file the replay can open again.
+        response["Content-Disposition"] = f'attachment; filename="k8s-run-{run.scenario}-{run.id.hex[:8]}.jsonl"'
+    return response
+
+
+@api_view(("GET", "POST"))
+def classroom_focus(request):
+    """Where the presenter points the class: GET for anyone (a follower catching up), POST for instructors."""
+    if request.method == "GET":
+        return JsonResponse({"focus": current_focus()})
+    body = json_body(request)
+    reject_unknown(body, FOCUS_FIELDS)
+    panel = body.get("panel")
+    if panel not in PANELS:
+        raise BadInput("panel", f"panel must be one of {', '.join(PANELS)}")
+    focus = {"panel": panel, "by": request.user.get_username()}
+    if body.get("run") is not None:
+        run = get_run(body["run"]) if isinstance(body["run"], str) else None
+        if run is None:
+            raise BadInput("run", "no such run")
+        focus["run"] = run.id.hex
+    set_focus(focus)
+    return JsonResponse({"focus": focus}, status=202)
 
 
 @csrf_exempt

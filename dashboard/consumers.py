@@ -25,7 +25,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import runlog
 from .models import Run
-from .runs import classroom_group, get_run, latest_run, run_group, run_json
+from .runs import classroom_group, current_focus, get_run, latest_run, run_group, run_json
 
 log = logging.getLogger(__name__)
 
@@ -223,9 +223,18 @@ class ClassroomConsumer(JsonConsumer):
         run = await load_latest_run_json()
         if run:
             await self.send_json({"type": "run", "run": run})
+        try:
+            focus = await database_sync_to_async(current_focus)(room)
+        except Exception:   # Redis away: the focus is a nicety, the runs are not
+            focus = None
+        if focus:
+            await self.send_json({"type": "focus", "focus": focus})
 
     async def receive_json(self, content, **kwargs):
         await self.send_json(error_message("type", "this socket only announces runs; it takes no messages"))
 
     async def run_status(self, message):
         await self.send_json({"type": "run", "run": message["run"]})
+
+    async def classroom_focus(self, message):
+        await self.send_json({"type": "focus", "focus": message["focus"]})

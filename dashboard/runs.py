@@ -5,9 +5,12 @@ Group messages (internal, between processes; the browser never sees these shapes
   the log, never the payload.
 - `{"type": "run.status", "run": {run JSON}}` to `run.<hex>` and `classroom.default`: a run was created or
   changed status/paused/speed. Consumers forward it to the browser as `{"type": "run", "run": ...}`.
+- `{"type": "classroom.focus", "focus": {...}}` to `classroom.default`: the presenter looked at another
+  panel (or step); forwarded as `{"type": "focus", "focus": ...}` so following students look there too.
 """
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 
@@ -19,6 +22,11 @@ from .models import Run
 log = logging.getLogger(__name__)
 
 CLASSROOM = "default"
+
+# What a presenter can point the class at: the page's sections, as the keys 1-9 number them.
+PANELS = ("arch-card", "apiserver-panel", "etcd-panel", "scheduler-panel", "controllers-panel",
+          "sequence-panel", "terminals-panel", "cluster-map", "log-card")
+FOCUS_TTL = 12 * 3600
 
 
 def run_group(run_id) -> str:
@@ -81,3 +89,30 @@ def announce(run: Run) -> None:
     except Exception:
         # The row is the truth and viewers poll it; a lost announcement must not fail the request.
         log.exception("announcing run %s failed", run.id.hex)
+
+
+def focus_key(room: str = CLASSROOM) -> str:
+    return f"k8sdash:focus:{room}"
+
+
+def current_focus(room: str = CLASSROOM) -> dict | None:
+    """Where the presenter last pointed the class (None when never, or long ago)."""
+    from . import runlog
+
+    raw = runlog.client().get(focus_key(room))
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def set_focus(focus: dict, room: str = CLASSROOM) -> None:
+    """Store the presenter's focus for late joiners and tell the classroom about it."""
+    from . import runlog
+
+    runlog.client().set(focus_key(room), json.dumps(focus), ex=FOCUS_TTL)
+    try:
+        async_to_sync(get_channel_layer().group_send)(classroom_group(room), {"type": "classroom.focus", "focus": focus})
+    except Exception:
+        # Stored; followers that missed the message read it when they reconnect.
+        log.exception("announcing the presenter's focus failed")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", api.healthz, name="healthz"),
     path("api/scenarios", api.scenarios_view, name="api-scenarios"),
     path("api/events/catalog", api.events_catalog, name="api-events-catalog"),
+    path("api/classroom/focus", api.classroom_focus, name="api-classroom-focus"),
     path("api/runs", api.runs, name="api-runs"),
     path("api/runs/<str:run_id>", api.run_detail, name="api-run"),
     path("api/runs/<str:run_id>/control", api.run_control, name="api-run-control"),

@@ -13,7 +13,10 @@ import { SchedulerPanel } from "./schedpanel.js";
 import { EtcdPanel } from "./etcdpanel.js";
 import { ApiServerPanel } from "./apipanel.js";
 import { TerminalsPanel } from "./terminals.js";
-import { wireNavigation } from "./navigate.js";
+import { openPanel, wireNavigation } from "./navigate.js";
+import { Presenter } from "./presenter.js";
+import { Replay, parseJSONL, MAX_IMPORT_BYTES } from "./replay.js";
+import { postJSON } from "./controls.js";
 import { ControllerPanel } from "./ctrlpanel.js";
 import { SequenceView } from "./sequence.js";
 import { ClusterMap } from "./clustermap.js";
@@ -30,6 +33,7 @@ const STATUS_TEXT = {
   succeeded: gettext("Finished"),
   failed: gettext("Failed"),
   cancelled: gettext("Cancelled"),
+  replay: gettext("Replay"),
 };
 const CONN_TEXT = {
   idle: "",
@@ -47,6 +51,7 @@ function readJSON(id) {
 
 const scenarios = readJSON("scenarios-data") || [];
 const wsBase = document.body.dataset.wsBase || "";
+const instructor = document.body.dataset.instructor === "true";
 
 const store = {
   run: null,
@@ -56,6 +61,11 @@ const store = {
   conn: "idle",
   error: null,
   frame: 0,
+  mode: "live",      // or "replay": a finished run played again in this browser
+  replay: null,      // the Replay while mode is "replay"
+  following: !instructor,   // a student's page follows the presenter's run and panel until detached
+  latest: null,      // the newest run the classroom announced (followed again on "Follow")
+  focus: null,       // the panel the presenter last pointed the class at
 };
 
 const arch = new ArchView(document.getElementById("arch"));
@@ -82,6 +92,7 @@ function scenarioOf() {
 }
 
 function displayStatus() {
+  if (store.mode === "replay") return "replay";
   if (!store.run) return "idle";
   // The events are the truth; a run message can trail the final event by a moment.
   if (TERMINAL.has(store.state.status)) return store.state.status;
@@ -121,7 +132,8 @@ function renderStatus() {
   const problem = store.error || (store.run && store.run.error) || "";
   put(err, problem ? interpolate(gettext("Problem: %(message)s"), { message: problem }) : "");
   if (err.hidden !== !problem) err.hidden = !problem;
-  if (controls) controls.setRun(store.run, status);
+  if (controls) controls.setRun(store.mode === "replay" ? null : store.run, status);
+  renderHud(status);
 }
 
 function renderPods() {
@@ -293,16 +305,8 @@ function onSnapshot(seq, snapshot) {
   scheduleRender();
 }
 
-function followRun(run, force = false) {
-  if (store.run && store.run.id === run.id) {
-    store.run = { ...store.run, ...run };
-    scheduleRender();
-    return;
-  }
-  // Follow the newest run only: an announcement of an older run's status change must not pull us back.
-  if (!force && store.run && run.created_at && store.run.created_at && run.created_at < store.run.created_at) return;
-  if (store.stream) store.stream.stop();
-  store.run = run;
+// Forget everything drawn for the run shown so far (another run, or a replay seeking).
+function resetViews() {
   store.state = initial();
   store.pending = [];
   store.error = null;
@@ -316,6 +320,29 @@ function followRun(run, force = false) {
   sequence.reset();
   clusterMap.reset();
   etcdPanel.reset();
+}
+
+function newer(a, b) {
+  return !b || !a.created_at || !b.created_at || a.created_at >= b.created_at;
+}
+
+function followRun(run, force = false) {
+  if (store.latest && store.latest.id === run.id) store.latest = { ...store.latest, ...run };
+  else if (newer(run, store.latest)) store.latest = run;
+  refreshPastRuns(run);
+  // A replay, or a student exploring on their own, is not pulled away by the classroom; "Follow" or "Back
+  // to live" come back to store.latest.
+  if (!force && (store.mode === "replay" || !store.following && !instructor && store.run)) return;
+  if (store.run && store.run.id === run.id) {
+    store.run = { ...store.run, ...run };
+    scheduleRender();
+    return;
+  }
+  // Follow the newest run only: an announcement of an older run's status change must not pull us back.
+  if (!force && store.run && run.created_at && store.run.created_at && run.created_at < store.run.created_at) return;
+  if (store.stream) store.stream.stop();
+  store.run = run;
+  resetViews();
   store.stream = new RunStream(run.id, {
     onSnapshot,
     onEvent,
@@ -326,9 +353,320 @@ function followRun(run, force = false) {
   scheduleRender();
 }
 
+// -- presenting: the keys, the analogy layer, following the presenter -----------------------------------
+
+const toastBox = document.getElementById("toast");
+let toastTimer = 0;
+function toast(text) {
+  toastBox.textContent = text;
+  toastBox.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { toastBox.hidden = true; }, 3500);
+}
+
+const LIVE_SPEEDS = ["0.25", "0.5", "1", "2", "4", "max"];
+const liveActive = () => store.run && ["queued", "running", "paused"].includes(displayStatus());
+
+async function control(body) {
+  try {
+    await postJSON(`/api/runs/${store.run.id}/control`, body);
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+// What a key does on the live run: the instructor's page drives it; a student's cannot.
+function live(action) {
+  if (!instructor) {
+    toast(gettext("The instructor moves the live run. To go at your own pace, replay a past run."));
+    return;
+  }
+  if (!liveActive()) {
+    toast(gettext("No run is in progress. Start one, or replay a past run."));
+    return;
+  }
+  const i = Math.max(0, LIVE_SPEEDS.indexOf(store.run.speed));
+  if (action === "next") control({ action: "step" });
+  else if (action === "pause") control({ action: displayStatus() === "paused" ? "resume" : "pause" });
+  else if (action === "faster") control({ action: "speed", speed: LIVE_SPEEDS[Math.min(LIVE_SPEEDS.length - 1, i + 1)] });
+  else if (action === "slower") control({ action: "speed", speed: LIVE_SPEEDS[Math.max(0, i - 1)] });
+  else if (action === "back") toast(gettext("A live run cannot go back. Replay it once it has finished."));
+}
+
+function keyAction(action) {
+  return () => {
+    const r = store.replay;
+    if (!r) { live(action); return; }
+    if (action === "next") r.next();
+    else if (action === "back") r.back();
+    else if (action === "pause") r.toggle();
+    else if (action === "faster") r.faster();
+    else if (action === "slower") r.slower();
+  };
+}
+
+let analogyOn = false;
+const analogyButton = document.getElementById("analogy-toggle");
+function setAnalogy(on) {
+  analogyOn = on;
+  arch.setAnalogy(on);
+  analogyButton.setAttribute("aria-pressed", on ? "true" : "false");
+  try { localStorage.setItem("k8sdash.analogy", on ? "on" : "off"); } catch { /* private mode */ }
+}
+analogyButton.addEventListener("click", () => setAnalogy(!analogyOn));
+try { setAnalogy(localStorage.getItem("k8sdash.analogy") === "on"); } catch { setAnalogy(false); }
+
+const presenter = new Presenter({
+  next: keyAction("next"),
+  back: keyAction("back"),
+  pause: keyAction("pause"),
+  faster: keyAction("faster"),
+  slower: keyAction("slower"),
+  analogy: () => setAnalogy(!analogyOn),
+  panel: (id) => { if (!openPanel(id)) toast(gettext("This cluster is small enough to draw as boxes: it has no cluster map.")); },
+  toast,
+});
+
+function renderHud(status) {
+  const scenario = scenarioOf();
+  const steps = scenario ? scenario.steps || [] : [];
+  const current = steps.find((x) => x.n === store.state.step);
+  const stepText = current
+    ? interpolate(gettext("Step %(n)s of %(total)s · %(title)s"), { n: current.n, total: steps.length, title: pick(current.title) })
+    : scenario ? pick(scenario.title) : "";
+  const r = store.replay;
+  const speed = r ? `${r.speed}×` : store.run ? (store.run.speed === "max" ? gettext("max speed") : `${store.run.speed}×`) : "";
+  const what = r ? (r.playing ? gettext("playing") : gettext("holding")) : STATUS_TEXT[status] || status;
+  presenter.renderHud(stepText, [STATUS_TEXT[status] || status, r ? what : "", speed].filter(Boolean).join(" · "));
+}
+
+// The presenter's page tells the class which panel it opened; a student's page that follows opens it too.
+// A student who opens a panel themselves is exploring: their page stops following until they ask again.
+let focusTimer = 0;
+document.addEventListener("k8s:panel", (e) => {
+  if (e.detail.origin !== "user") return;
+  if (instructor && store.mode === "live") {
+    clearTimeout(focusTimer);
+    const body = { panel: e.detail.id };
+    if (store.run) body.run = store.run.id;
+    focusTimer = setTimeout(() => postJSON("/api/classroom/focus", body).catch((err) => toast(err.message)), 150);
+  } else if (!instructor && store.following) {
+    setFollowing(false);
+  }
+});
+
+const followBar = document.getElementById("follow-bar");
+const followButton = document.getElementById("follow-toggle");
+function renderFollow() {
+  if (instructor) return;
+  followBar.hidden = false;
+  followBar.dataset.state = store.following ? "following" : "detached";
+  followBar.querySelector(".follow-text").textContent = store.following
+    ? gettext("Following the instructor")
+    : gettext("Exploring on your own");
+  followButton.textContent = store.following ? gettext("Explore on my own") : gettext("Follow the instructor");
+}
+function setFollowing(on) {
+  store.following = on;
+  renderFollow();
+  if (on) refollow();
+}
+followButton.addEventListener("click", () => setFollowing(!store.following));
+renderFollow();
+
+async function getJSON(url) {
+  const r = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!r.ok) throw new Error(String(r.status));
+  return r.json();
+}
+
+// Back to the presenter: the newest run, then the panel they point at.
+async function refollow() {
+  if (store.replay) stopReplay();
+  try {
+    const body = await getJSON("/api/runs?limit=1");
+    if (body.runs && body.runs.length) followRun(body.runs[0], true);
+    const f = await getJSON("/api/classroom/focus");
+    if (f.focus) onFocus(f.focus);
+  } catch {
+    // The classroom socket brings the next run and focus anyway.
+  }
+}
+
+async function onFocus(focus) {
+  store.focus = focus;
+  if (instructor || !store.following || store.mode === "replay") return;
+  if (focus.run && (!store.run || store.run.id !== focus.run)) {
+    try { followRun(await getJSON(`/api/runs/${focus.run}`)); } catch { /* gone: stay */ }
+  }
+  openPanel(focus.panel, "follow");
+}
+
+// -- replay, export, import, past runs -------------------------------------------------------------------
+
+const replayBar = document.getElementById("replay-bar");
+const timeline = document.getElementById("replay-timeline");
+const replaySpeed = document.getElementById("replay-speed");
+const exportLink = document.getElementById("replay-export");
+
+// Show the state after the replay's first `pos` events at once: folded, not animated; the log gets the
+// last lines before that point.
+function loadPosition(pos) {
+  const events = store.replay.events;
+  resetViews();
+  for (let i = 0; i < pos; i++) apply(store.state, events[i]);
+  budget.log = events.slice(Math.max(0, pos - MAX_LINES), pos);
+  scheduleRender();
+}
+
+function renderReplayBar() {
+  const r = store.replay;
+  if (!r) return;
+  timeline.max = String(r.length);
+  timeline.value = String(r.pos);
+  replayBar.querySelector("[data-replay=toggle]").textContent = r.playing ? "⏸" : "▶";
+  replayBar.querySelector(".replay-pos").textContent = interpolate(gettext("event %(pos)s of %(total)s"), { pos: r.pos, total: r.length });
+  replaySpeed.value = String(r.speed);
+  replayBar.dataset.playing = r.playing ? "true" : "false";
+  replayBar.dataset.pos = String(r.pos);
+  scheduleRender();
+}
+
+function startReplay(run, events, exportHref, filename) {
+  if (store.stream) { store.stream.stop(); store.stream = null; }
+  if (store.replay) store.replay.stop();
+  if (!instructor && store.following) { store.following = false; renderFollow(); }
+  store.mode = "replay";
+  store.run = { ...run };
+  store.replay = new Replay(events, { load: loadPosition, feed: onEvent, changed: renderReplayBar });
+  store.conn = "idle";
+  exportLink.href = exportHref;
+  exportLink.download = filename;
+  replayBar.hidden = false;
+  // Start with the run's title and description on screen, before its first step.
+  store.replay.seek(Math.min(1, events.length));
+  replayBar.scrollIntoView({ block: "nearest" });
+}
+
+function stopReplay() {
+  if (!store.replay) return;
+  store.replay.stop();
+  if (exportLink.href.startsWith("blob:")) URL.revokeObjectURL(exportLink.href);
+  store.replay = null;
+  store.mode = "live";
+  store.run = null;
+  replayBar.hidden = true;
+}
+
+replayBar.addEventListener("click", (e) => {
+  const b = e.target.closest("button[data-replay]");
+  if (b && store.replay) keyAction(b.dataset.replay === "toggle" ? "pause" : b.dataset.replay)();
+});
+timeline.addEventListener("input", () => { if (store.replay) store.replay.seek(Number(timeline.value)); });
+replaySpeed.addEventListener("change", () => { if (store.replay) store.replay.setSpeed(Number(replaySpeed.value)); });
+document.getElementById("replay-exit").addEventListener("click", () => {
+  stopReplay();
+  if (!instructor) setFollowing(true);
+  else if (store.latest) followRun(store.latest, true);
+  else { resetViews(); scheduleRender(); }
+});
+
+const exportName = (run) => `k8s-run-${run.scenario || "run"}-${String(run.id).slice(0, 8)}.jsonl`;
+const eventsUrl = (run) => `/api/runs/${run.id}/events?since=0&download=1`;
+
+async function replayRun(run) {
+  let events;
+  try {
+    const r = await fetch(`/api/runs/${run.id}/events?since=0`, { headers: { Accept: "application/jsonl" } });
+    if (!r.ok) throw new Error(String(r.status));
+    events = parseJSONL(await r.text());
+  } catch (err) {
+    toast(interpolate(gettext("This run cannot be replayed: %(why)s"), { why: err.message || String(err) }));
+    return;
+  }
+  startReplay(run, events, eventsUrl(run), exportName(run));
+}
+
+const pastList = document.querySelector("#past-runs .past-list");
+let pastTimer = 0;
+function refreshPastRuns(run) {
+  // A run that finishes joins the list; other announcements change nothing in it.
+  if (run && !TERMINAL.has(run.status)) return;
+  clearTimeout(pastTimer);
+  pastTimer = setTimeout(loadPastRuns, 300);
+}
+
+async function loadPastRuns() {
+  let runs = [];
+  try { runs = (await getJSON("/api/runs?limit=20")).runs || []; } catch { return; }
+  runs = runs.filter((r) => TERMINAL.has(r.status));
+  pastList.textContent = "";
+  if (!runs.length) {
+    const li = document.createElement("li");
+    li.className = "past-empty";
+    li.textContent = gettext("No finished run yet.");
+    pastList.append(li);
+    return;
+  }
+  for (const run of runs) {
+    const li = document.createElement("li");
+    li.dataset.run = run.id;
+    const s = scenarios.find((x) => x.id === run.scenario);
+    const name = document.createElement("span");
+    name.className = "past-name";
+    name.textContent = s ? pick(s.title) : run.scenario;
+    const meta = document.createElement("span");
+    meta.className = "past-meta";
+    const when = run.created_at ? new Date(run.created_at).toLocaleString(document.documentElement.lang || undefined, { dateStyle: "short", timeStyle: "short" }) : "";
+    meta.textContent = [STATUS_TEXT[run.status] || run.status, when, interpolate(gettext("%(n)s events"), { n: run.last_seq })].filter(Boolean).join(" · ");
+    const play = document.createElement("button");
+    play.type = "button";
+    play.className = "past-replay";
+    play.textContent = gettext("Replay");
+    play.addEventListener("click", () => replayRun(run));
+    const save = document.createElement("a");
+    save.className = "button-link past-export";
+    save.href = eventsUrl(run);
+    save.download = exportName(run);
+    save.textContent = gettext("Export");
+    li.append(name, meta, play, save);
+    pastList.append(li);
+  }
+}
+
+const importInput = document.getElementById("replay-import");
+const importError = document.getElementById("import-error");
+importInput.addEventListener("change", async () => {
+  const file = importInput.files && importInput.files[0];
+  importError.hidden = true;
+  if (!file) return;
+  const fail = (message) => { importError.textContent = message; importError.hidden = false; };
+  if (file.size > MAX_IMPORT_BYTES) {
+    fail(interpolate(gettext("%(file)s is larger than %(mb)s MB."), { file: file.name, mb: MAX_IMPORT_BYTES / 1048576 }));
+    return;
+  }
+  let events;
+  try {
+    events = parseJSONL(await file.text());
+  } catch (err) {
+    fail(err.line
+      ? interpolate(gettext("%(file)s, line %(line)s: %(message)s"), { file: file.name, line: err.line, message: err.message })
+      : interpolate(gettext("%(file)s: %(message)s"), { file: file.name, message: err.message || String(err) }));
+    return;
+  } finally {
+    importInput.value = "";
+  }
+  const started = events.find((e) => e.type === "scenario.started");
+  const scenario = started && started.data ? started.data.scenario : null;
+  const run = { id: events[0].run || "imported", scenario, status: "succeeded", speed: "1", imported: true };
+  const blob = URL.createObjectURL(new Blob([events.map((e) => JSON.stringify(e)).join("\n") + "\n"], { type: "application/jsonl" }));
+  startReplay(run, events, blob, file.name);
+});
+
 const initialRun = readJSON("initial-run");
 if (initialRun) followRun(initialRun);
-followClassroom("default", (run) => followRun(run), { wsBase });
+followClassroom("default", (run) => followRun(run), { wsBase, onFocus });
+loadPastRuns();
 scheduleRender();
 
 // For tests and curious students: the live state, read-only by convention.
@@ -336,3 +674,4 @@ window.k8sDashboard = store;
 // The one entry point of events, as the socket calls it (bench/frames.py feeds recorded runs through it).
 store.feed = onEvent;
 store.drawMs = drawMs;
+store.presenter = presenter;

@@ -2,7 +2,8 @@
 // kubectl outside on the user's laptop), drawn once as SVG; each frame lights the components that acted
 // and sends a pulse along `to`. Pods are redrawn from the folded state in their node's pod area.
 
-import { gettext } from "./i18n.js";
+import { gettext, pick } from "./i18n.js";
+import { ANALOGY, FRAME_ANALOGY } from "./analogy.js";
 
 const SVGNS = "http://www.w3.org/2000/svg";
 const MAX_PULSES_PER_FRAME = 6;
@@ -83,6 +84,14 @@ function el(name, attrs = {}, parent = null, text = null) {
   return e;
 }
 
+// The largest font size (at most `max`, at least 9) at which `text` fits in `width` diagram units: Hangul
+// and other wide characters take about a full em, Latin letters a bit over half of one.
+function fitSize(text, width, max) {
+  let ems = 0;
+  for (const ch of text) ems += ch.codePointAt(0) > 0x2e80 ? 1 : 0.56;
+  return Math.max(9, Math.min(max, Math.floor((width / ems) * 10) / 10));
+}
+
 // Where the segment from the centre of `a` towards point (tx, ty) leaves a's rectangle.
 function edgePoint(a, tx, ty) {
   const cx = a.x + a.w / 2, cy = a.y + a.h / 2;
@@ -131,6 +140,7 @@ export class ArchView {
       const g = el("g", { class: `frame ${f.cls}`, "data-frame": f.id }, frames);
       el("rect", { x: f.x, y: f.y, width: f.w, height: f.h, rx: 14 }, g);
       el("text", { x: f.x + 12, y: f.y + 19, class: "frame-label" }, g, f.label);
+      if (FRAME_ANALOGY[f.id]) el("text", { x: f.x + f.w - 12, y: f.y + 19, class: "frame-analogy", "text-anchor": "end" }, g, pick(FRAME_ANALOGY[f.id]));
     }
     for (const [node, p] of Object.entries(PODS)) {
       const g = el("g", { class: "pod-area", "data-node": node || "none" }, frames);
@@ -147,9 +157,19 @@ export class ArchView {
       const size = name.length * (big ? 10 : 8.6) > b.w - 16 ? (big ? 15 : 13) : (big ? 19 : 16);
       el("text", { x: b.x + b.w / 2, y: b.y + b.h / 2 - 4, class: "comp-name", "font-size": size }, g, name);
       el("text", { x: b.x + b.w / 2, y: b.y + b.h / 2 + 18, class: "comp-role" }, g, ROLE[b.component] || "");
+      // The analogy layer (hidden unless the diagram has the class "analogy") takes the role caption's place.
+      const analogy = pick(ANALOGY[b.component]);
+      if (analogy) {
+        el("text", { x: b.x + b.w / 2, y: b.y + b.h / 2 + 18, class: "comp-analogy", "font-size": fitSize(analogy, b.w - 12, 13) }, g, analogy);
+      }
       this.boxes.set(`${b.component}/${b.instance}`, { box: b, g });
     }
     this.podLayer = el("g", { class: "pods" }, svg);
+  }
+
+  // The analogy layer on or off.
+  setAnalogy(on) {
+    this.svg.classList.toggle("analogy", on);
   }
 
   // A different run: forget the highlight and the pods drawn for the previous one.

@@ -15,9 +15,11 @@ export const PANEL_OF = {
   "container-runtime": "terminals-panel",
 };
 
-export function openPanel(id) {
+// `origin` says who asked: "user" (a click or a key on this page) or "follow" (the presenter, relayed); the
+// page hears every opening as a "k8s:panel" event (the presenter's page tells the class).
+export function openPanel(id, origin = "user") {
   const panel = document.getElementById(id);
-  if (!panel) return false;
+  if (!panel || panel.hidden) return false;
   panel.scrollIntoView({ block: "start" });   // at once: a smooth scroll can miss a panel whose place shifts meanwhile
   panel.classList.remove("spotlight");
   void panel.offsetWidth; // restart the outline animation
@@ -27,6 +29,7 @@ export function openPanel(id) {
     heading.tabIndex = -1;
     heading.focus({ preventScroll: true });
   }
+  document.dispatchEvent(new CustomEvent("k8s:panel", { detail: { id, origin } }));
   return true;
 }
 
