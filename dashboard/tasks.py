@@ -31,6 +31,12 @@ DOORBELL_INTERVAL = 0.02
 # Waits shorter than this are slept through; longer ones wait on the control list, so a pause or cancel
 # during a long virtual gap (an image pull) takes effect at once.
 SHORT_WAIT = 0.05
+# Simulated time compressed: a stretch of more than QUIET_GAP_S virtual seconds in which nothing happens
+# (a Pod's 300 s toleration of an unreachable node, the 40 s node-monitor grace period) passes in
+# QUIET_WALL_S wall seconds at 1x (less when faster); the page's clock jumps, and the narration says so.
+# Shorter gaps - an image pull, a Lease expiring - keep their real length.
+QUIET_GAP_S = 20.0
+QUIET_WALL_S = 3.0
 
 
 @shared_task(name="dashboard.tasks.execute_run", acks_late=True, ignore_result=True)
@@ -196,6 +202,11 @@ class RunExecution:
         """Honour controls and pacing until the event at virtual time t may go out. True = cancelled."""
         for message in runlog.pop_controls(self.hex, r=self.r):
             self.handle(message)
+        if self.speed is not None and not self.paused and t - self.last_t > QUIET_GAP_S:
+            # Fast-forward: this event goes out QUIET_WALL_S (at 1x) after the previous one was due, not
+            # t - last_t later; the events after it keep their pace from there.
+            prev_due = self.anchor_wall + (self.last_t - self.anchor_t) / self.speed
+            self.anchor_t, self.anchor_wall = t, prev_due + QUIET_WALL_S / self.speed
         while True:
             if self.cancel_by is not None:
                 return True

@@ -238,8 +238,13 @@ class Cluster:
         self.env.run(until=fut)
         return fut.value
 
+    def reader(self):
+        """An API server to read through: the first one still running (the first of all when none is), so a
+        summary taken while a control-plane node is down still sees the cluster."""
+        return next((a for a in self.apiservers if a.running), self.apiserver)
+
     def get(self, key: str) -> dict | None:
-        return self.apiserver.get(key)
+        return self.reader().get(key)
 
     def run(self, until: float | None = None) -> None:
         """Run to virtual time `until`; without it, until the cluster is idle (leases renew forever, so
@@ -254,7 +259,7 @@ class Cluster:
     def nodes_summary(self) -> list[dict]:
         out = []
         for n in self.topology:
-            node = self.apiserver.get(f"/registry/minions/{n.name}")
+            node = self.reader().get(f"/registry/minions/{n.name}")
             if node is None:
                 continue
             alloc = node["status"]["allocatable"]
@@ -269,7 +274,7 @@ class Cluster:
         who holds each: which instance's loops act."""
         out = []
         for name in ("kube-controller-manager", "kube-scheduler"):
-            lease = self.apiserver.get(f"/registry/leases/kube-system/{name}")
+            lease = self.reader().get(f"/registry/leases/kube-system/{name}")
             if lease is not None:
                 out.append({"lease": f"kube-system/{name}", "holder": (lease.get("spec") or {}).get("holderIdentity")})
         return out

@@ -294,6 +294,27 @@ def _done(st: dict, step: int) -> None:
         st["steps_done"].sort()
 
 
+def _node(st: dict, name: str, obj: dict) -> None:
+    """A Node object written: a node that joins mid-run appears (with its kubelet, kube-proxy and runtime),
+    and every node's readiness and taints follow its object (NotReady, the node-lifecycle taints)."""
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    status = obj.get("status") or {}
+    node = st["nodes"].get(name)
+    if node is None:
+        alloc = status.get("allocatable") or {}
+        role = "control-plane" if "node-role.kubernetes.io/control-plane" in labels else "worker"
+        node = st["nodes"][name] = {"role": role, "ready": None, "labels": {}, "taints": [],
+                                    "allocatable": {k: alloc[k] for k in ("cpu", "memory", "pods") if k in alloc},
+                                    "images": []}
+        for comp in ("kubelet", "kube-proxy", "container-runtime"):
+            st["components"][f"{comp}/{name}"] = {"component": comp, "instance": name, "node": name}
+    for c in status.get("conditions") or []:
+        if c.get("type") == "Ready":
+            node["ready"] = c.get("status") == "True"
+    node["labels"] = copy.deepcopy(labels)
+    node["taints"] = copy.deepcopy((obj.get("spec") or {}).get("taints") or [])
+
+
 def _value(v) -> dict:
     """The stored object; tolerate a JSON string, as the JavaScript reducer does."""
     if isinstance(v, str):
@@ -384,6 +405,8 @@ def apply(st: dict, ev: dict) -> dict:
                                      "object": f'{(inv.get("kind") or "pod").lower()}/{inv.get("name")}',
                                      "message": value.get("message"), "t": ev["t"]})
             del st["k8s_events"][:-MAX_K8S_EVENTS]
+        elif key.startswith("/registry/minions/") and value:
+            _node(st, key[len("/registry/minions/"):], value)
     elif typ == "etcd.delete":
         key = data["key"]
         st["etcd"]["revision"] = data["revision"]

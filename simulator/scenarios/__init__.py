@@ -12,6 +12,13 @@ _MODULES = [
     "pod_create",
     "deployment_reconcile",
     "etcd_raft",
+    "apiserver_security",
+    "rolling_update",
+    "service_networking",
+    "node_failure",
+    "ha_control_plane",
+    "scheduling",
+    "preemption",
 ]
 
 _SCENARIOS = {m.ID: m for m in (importlib.import_module(f"{__name__}.{name}") for name in _MODULES)}

@@ -321,6 +321,29 @@ function podFromObject(obj) {
 }
 
 // Mutates st in place and returns it, like state.apply in Python.
+// A Node object written: a node that joins mid-run appears (with its kubelet, kube-proxy and runtime), and
+// every node's readiness and taints follow its object (NotReady, the node-lifecycle taints).
+function nodeObject(st, name, obj) {
+  const labels = (obj.metadata || {}).labels || {};
+  const status = obj.status || {};
+  let node = st.nodes[name];
+  if (!node) {
+    const alloc = status.allocatable || {};
+    const allocatable = {};
+    for (const k of ["cpu", "memory", "pods"]) if (k in alloc) allocatable[k] = alloc[k];
+    const role = "node-role.kubernetes.io/control-plane" in labels ? "control-plane" : "worker";
+    node = st.nodes[name] = { role, ready: null, labels: {}, taints: [], allocatable, images: [] };
+    for (const comp of ["kubelet", "kube-proxy", "container-runtime"]) {
+      st.components[`${comp}/${name}`] = { component: comp, instance: name, node: name };
+    }
+  }
+  for (const c of status.conditions || []) {
+    if (c.type === "Ready") node.ready = c.status === "True";
+  }
+  node.labels = structuredClone(labels);
+  node.taints = structuredClone((obj.spec || {}).taints || []);
+}
+
 export function apply(st, ev) {
   st.seq = ev.seq;
   st.t = ev.t;
@@ -404,6 +427,9 @@ export function apply(st, ev) {
           message: obj.message ?? null, t: ev.t,
         });
         if (st.k8s_events.length > K8S_EVENTS_KEPT) st.k8s_events.splice(0, st.k8s_events.length - K8S_EVENTS_KEPT);
+      } else if (key.startsWith("/registry/minions/")) {
+        const obj = parseValue(d.value);
+        if (obj && Object.keys(obj).length) nodeObject(st, key.slice("/registry/minions/".length), obj);
       }
       break;
     }

@@ -142,3 +142,23 @@ def test_every_speed_is_accepted(stack, speed):
     if speed != "max":
         control(s, stack, run["id"], action="cancel")
     assert wait_finished(s, stack, run["id"], timeout=30)["status"] in ("succeeded", "cancelled")
+
+
+def test_long_quiet_stretches_are_compressed_but_keep_their_virtual_times(stack):
+    # node-failure waits 40 s for the node to go Unknown and 300 s for the eviction: at 4x that would be
+    # 90 s of wall time; each quiet stretch passes in QUIET_WALL_S / 4 instead, and the times stay real.
+    from dashboard.tasks import QUIET_GAP_S, QUIET_WALL_S
+
+    s = stack.session()
+    t0 = time.monotonic()
+    run = start_run(s, stack, scenario="node-failure", speed="4", seed=1)
+    final = wait_finished(s, stack, run["id"], timeout=120)
+    took = time.monotonic() - t0
+    assert final["status"] == "succeeded", final
+    events = fetch_events(s, stack, run["id"])
+    gaps = [b["t"] - a["t"] for a, b in zip(events, events[1:])]
+    quiet = [g for g in gaps if g > QUIET_GAP_S]
+    assert len(quiet) >= 2 and max(quiet) >= 300   # the eviction wait is still 300 virtual seconds
+    paced = (events[-1]["t"] - sum(quiet)) / 4 + len(quiet) * QUIET_WALL_S / 4
+    assert took < paced + 20, (took, paced)
+    assert took > paced * 0.8, (took, paced)
