@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from . import runlog
 from .models import Run
-from .runs import PANELS, announce, current_focus, get_run, run_json, set_focus
+from .runs import PANELS, SIZE_SETTINGS, announce, catalog, current_focus, get_run, run_json, set_focus
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def clean_run_request(body: dict) -> dict:
     scenario = body.get("scenario")
     if not isinstance(scenario, str) or not scenario:
         raise BadInput("scenario", "scenario is required (a scenario id from /api/scenarios)")
-    entry = next((s for s in scenarios.catalog() if s["id"] == scenario), None)
+    entry = next((s for s in catalog() if s["id"] == scenario), None)
     if entry is None:
         raise BadInput("scenario", f"unknown scenario {scenario[:100]!r}")
 
@@ -152,6 +152,10 @@ def clean_run_request(body: dict) -> dict:
         cleaned = scenarios.validate(scenario, params)
     except sim_errors.ParamError as exc:
         raise BadInput(getattr(exc, "field", "params"), getattr(exc, "message", str(exc)))
+    for p in entry["params"]:
+        if p["name"] in SIZE_SETTINGS and p.get("max") is not None and cleaned[p["name"]] > p["max"]:
+            raise BadInput(f"params.{p['name']}", f"must be at most {p['max']} on this installation "
+                                                  f"({SIZE_SETTINGS[p['name']]})")
 
     speed = clean_speed(body.get("speed", "1"))
 
@@ -191,9 +195,7 @@ def run_or_404(run_id) -> Run:
 
 @api_view(("GET",))
 def scenarios_view(request):
-    from simulator import scenarios
-
-    return JsonResponse({"scenarios": scenarios.catalog()})
+    return JsonResponse({"scenarios": catalog()})
 
 
 @api_view(("GET",))
@@ -219,9 +221,16 @@ def runs(request):
 
 
 def create_run(request):
+    from django.conf import settings
+
     fields = clean_run_request(json_body(request))
     from .tasks import execute_run
 
+    active = Run.objects.filter(created_by=request.user, status__in=(Run.QUEUED, Run.RUNNING, Run.PAUSED)).count()
+    if active >= settings.DASHBOARD_MAX_ACTIVE_RUNS:
+        raise BadInput(None, f"you already have {active} run(s) in progress (at most "
+                             f"{settings.DASHBOARD_MAX_ACTIVE_RUNS}, DASHBOARD_MAX_ACTIVE_RUNS): cancel one or "
+                             f"let it finish first", 429)
     with transaction.atomic():
         run = Run.objects.create(created_by=request.user, status=Run.QUEUED, **fields)
         # Once the row is committed: announce it as queued, then enqueue (callbacks run in this order), so

@@ -54,6 +54,18 @@ def load_latest_run_json() -> dict | None:
 class JsonConsumer(AsyncJsonWebsocketConsumer):
     """Bad frames get an error message instead of killing the connection."""
 
+    async def refuse_anonymous(self) -> bool:
+        """DASHBOARD_VIEWERS_MUST_LOG_IN: an anonymous socket gets an error and is closed (True)."""
+        from django.conf import settings
+
+        user = self.scope.get("user")
+        if settings.DASHBOARD_VIEWERS_MUST_LOG_IN and not (user and user.is_authenticated):
+            await self.accept()
+            await self.send_json(error_message(None, "log in to watch: this dashboard requires an account for viewers"))
+            await self.close(code=4401)
+            return True
+        return False
+
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         if text_data is None:
             await self.send_json(error_message("body", "send JSON text frames"))
@@ -75,6 +87,8 @@ class RunConsumer(JsonConsumer):
         self.lock = asyncio.Lock()
         self.poller: asyncio.Task | None = None
         self.status_sent: str | None = None
+        if await self.refuse_anonymous():
+            return
         try:
             self.run_id = uuid.UUID(self.scope["url_route"]["kwargs"]["run_id"])
         except ValueError:
@@ -210,6 +224,8 @@ class ClassroomConsumer(JsonConsumer):
     """`/ws/classroom/<room>/`: announces run creations and status changes, so students follow along."""
 
     async def connect(self):
+        if await self.refuse_anonymous():
+            return
         room = self.scope["url_route"]["kwargs"]["room"]
         if not ROOM_RE.match(room):
             await self.accept()

@@ -116,3 +116,24 @@ def set_focus(focus: dict, room: str = CLASSROOM) -> None:
     except Exception:
         # Stored; followers that missed the message read it when they reconnect.
         log.exception("announcing the presenter's focus failed")
+
+
+# Scenario parameters bounded by a setting as well as by the catalog (DASHBOARD_MAX_NODES / _PODS).
+SIZE_SETTINGS = {"nodes": "DASHBOARD_MAX_NODES", "pods": "DASHBOARD_MAX_PODS"}
+
+
+def catalog() -> list[dict]:
+    """The scenario catalog as this installation offers it: sizes capped by the settings."""
+    from django.conf import settings
+    from simulator import scenarios
+
+    entries = scenarios.catalog()
+    for entry in entries:
+        for p in entry["params"]:
+            if p["name"] in SIZE_SETTINGS and p["type"] == "int":
+                cap = getattr(settings, SIZE_SETTINGS[p["name"]])
+                if "max" not in p or p["max"] > cap:
+                    p["max"] = cap
+                if p["default"] > cap:
+                    p["default"] = max(p.get("min", 0), cap)
+    return entries

@@ -1,7 +1,8 @@
 """Settings, read from the environment with safe defaults (contract section 7).
 
 DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS, DJANGO_CSRF_TRUSTED_ORIGINS, DATABASE_URL, REDIS_URL,
-DASHBOARD_INSTRUCTOR_USER, DASHBOARD_INSTRUCTOR_PASSWORD, DASHBOARD_LOG_MAXLEN.
+DASHBOARD_INSTRUCTOR_USER, DASHBOARD_INSTRUCTOR_PASSWORD, DASHBOARD_LOG_MAXLEN, DASHBOARD_VIEWERS_MUST_LOG_IN,
+DASHBOARD_MAX_ACTIVE_RUNS, DASHBOARD_MAX_NODES, DASHBOARD_MAX_PODS.
 """
 import os
 from pathlib import Path
@@ -64,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.middleware.viewers_must_log_in",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -134,6 +136,17 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
 DASHBOARD_LOG_MAXLEN = env_int("DASHBOARD_LOG_MAXLEN", 100000, minimum=10)
 DASHBOARD_INSTRUCTOR_USER = os.environ.get("DASHBOARD_INSTRUCTOR_USER", "instructor")
+
+# Roles and limits (README, "Roles and limits"). Off by default, viewers watch without an account; on, the
+# page, the read API and the sockets need a logged-in user (any account; instructors still need the
+# instructor permission to start and control runs).
+DASHBOARD_VIEWERS_MUST_LOG_IN = env_bool("DASHBOARD_VIEWERS_MUST_LOG_IN", "0")
+# Runs one instructor may have queued, running or paused at once (a runaway class of clicks stays bounded).
+DASHBOARD_MAX_ACTIVE_RUNS = env_int("DASHBOARD_MAX_ACTIVE_RUNS", 2, minimum=1)
+# The largest cluster a scenario may ask for: Kubernetes' own supported limits by default; lower them on a
+# small machine (a 5,000-node run needs a few GiB of memory in the worker).
+DASHBOARD_MAX_NODES = env_int("DASHBOARD_MAX_NODES", 5000, minimum=3)
+DASHBOARD_MAX_PODS = env_int("DASHBOARD_MAX_PODS", 150000, minimum=1)
 
 # Client-side socket timeout for Redis connections. redis-py 8 defaults to 5 s, which equals
 # channels_redis' BZPOPMIN wait (RedisChannelLayer.brpop_timeout = 5): an idle consumer's receive would

@@ -2,16 +2,14 @@
 from django.shortcuts import render
 
 from .api import is_instructor
-from .runs import latest_run, run_json
+from .runs import catalog, latest_run, run_json
 
 
 def index(request):
-    from simulator import scenarios
-
     run = latest_run()
     return render(request, "dashboard/index.html", {
         "is_instructor": is_instructor(request.user),
-        "scenarios": scenarios.catalog(),
+        "scenarios": catalog(),
         "initial_run": run_json(run) if run else None,
         "ws_base": "",
     })

@@ -34,6 +34,8 @@ class RunningStack:
             "DASHBOARD_INSTRUCTOR_PASSWORD": self.instructor_password,
             "DJANGO_DEBUG": "1",
             "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+            # Tests start many runs as one instructor, some of them left paused; the limit has its own test.
+            "DASHBOARD_MAX_ACTIVE_RUNS": "1000",
         }
         self.stack = Stack(root / "var", self.http_port, env=self.env, redis_persist=False, quiet=True)
 

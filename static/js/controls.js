@@ -49,6 +49,38 @@ function paramInput(p) {
     input.type = "checkbox";
     input.checked = Boolean(p.default);
     wrap.classList.add("field-check");
+  } else if (p.type === "str" && p.multiline) {
+    // Long text (manifests): a text area, and a file to load into it.
+    input = document.createElement("textarea");
+    input.rows = 12;
+    input.spellcheck = false;
+    input.autocomplete = "off";
+    if (p.max_length) input.maxLength = p.max_length;
+    if (p.default != null) input.value = p.default;
+    wrap.classList.add("field-wide");
+    const file = document.createElement("input");
+    file.type = "file";
+    file.accept = ".yaml,.yml,.json,text/yaml,application/json";
+    file.setAttribute("aria-label", interpolate(gettext("Load “%(name)s” from a file"), { name: pick(p.label) || p.name }));
+    file.addEventListener("change", async () => {
+      const f = file.files && file.files[0];
+      if (!f) return;
+      if (p.max_length && f.size > p.max_length * 4) {
+        file.value = "";
+        input.value = "";
+        input.setAttribute("aria-invalid", "true");
+        input.placeholder = interpolate(gettext("%(file)s is too large (at most %(n)s characters)."), { file: f.name, n: p.max_length });
+        return;
+      }
+      input.value = await f.text();
+      file.value = "";
+    });
+    input.id = id;
+    input.name = `params.${p.name}`;
+    input.dataset.param = p.name;
+    input.dataset.type = p.type;
+    wrap.append(label, input, file);
+    return wrap;
   } else if (p.type === "str" && Array.isArray(p.choices)) {
     input = document.createElement("select");
     for (const c of p.choices) {

@@ -6,6 +6,14 @@
 import { gettext, interpolate } from "./i18n.js";
 import { el, svgEl as svg, SlicePanel } from "./dom.js";
 
+// A count as a controller reports it: a number, or named numbers (the endpoints controllers report
+// {ready, notReady}), shown as "ready 2 · notReady 0".
+function count(v) {
+  if (v == null) return "?";
+  if (typeof v === "object") return Object.entries(v).map(([k, n]) => `${k} ${n}`).join(" · ");
+  return String(v);
+}
+
 const PHASES = [gettext("observe"), gettext("compare"), gettext("act")];
 
 // The loop: three arcs (observe, compare, act) and a marker that has gone round `turns` times.
@@ -65,10 +73,11 @@ export class ControllerPanel extends SlicePanel {
       const text = el("div", "ctl-text");
       text.append(el("h3", null, `${name} ${gettext("controller")}`));
       if (c.desired != null || c.current != null) {
-        const dc = el("p", `ctl-counts${c.desired === c.current ? " settled" : " diverged"}`);
-        dc.append(el("span", "k when", gettext("at its last sync:")), el("span", "k", gettext("desired")), el("strong", "desired", String(c.desired ?? "?")),
-          el("span", "k", gettext("current")), el("strong", "current", String(c.current ?? "?")),
-          el("span", "state", c.desired === c.current ? `✓ ${gettext("in step")}` : `≠ ${gettext("a gap to close")}`));
+        const same = JSON.stringify(c.desired) === JSON.stringify(c.current);
+        const dc = el("p", `ctl-counts${same ? " settled" : " diverged"}`);
+        dc.append(el("span", "k when", gettext("at its last sync:")), el("span", "k", gettext("desired")), el("strong", "desired", count(c.desired)),
+          el("span", "k", gettext("current")), el("strong", "current", count(c.current)),
+          el("span", "state", same ? `✓ ${gettext("in step")}` : `≠ ${gettext("a gap to close")}`));
         text.append(dc);
       }
       text.append(el("p", "ctl-action", interpolate(gettext("Last sync of %(key)s: %(action)s"), { key: c.key || "?", action: c.action || "" })));

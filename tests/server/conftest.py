@@ -43,6 +43,12 @@ def test_redis():
         shutil.rmtree(data, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def many_active_runs(settings):
+    """Tests create many runs as one instructor; the per-instructor limit is tested on its own."""
+    settings.DASHBOARD_MAX_ACTIVE_RUNS = 1000
+
+
 @pytest.fixture
 def redis_conn(test_redis, settings):
     """Point the app (run logs, channel layer, Celery broker) at test_redis, empty, and return a client."""
