@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 from . import clock, ids
 from .apiserver import ApiServer, Credential, Request, Response
-from .apiserver import authz
+from .apiserver import authz, defaults
 from .apiserver.authn import Authenticator
 from .apiserver.lb import LoadBalancer
 from .controller_manager import ControllerManager
+from .controllers import endpoints
 from .etcd import EtcdCluster
 from .kernel import Environment, Future
 from .kubelet import ContainerRuntime, Kubelet
@@ -298,6 +299,10 @@ class Cluster:
 
     # ---- bootstrap: what `kind create cluster` leaves in etcd ----------------------------------------
     def _put(self, key: str, obj: dict) -> None:
+        # Stored as the API server would have stored it: defaulted (SetObjectDefaults_<Kind>). Without that
+        # a controller writing one of these objects back (the deployment controller updating coredns's
+        # status) would be refused by validation ("terminationMessagePolicy: Required value").
+        defaults.set_defaults(obj.get("kind", ""), obj)
         self.etcd.put_now(key, obj)
 
     def _meta(self, name: str, namespace: str | None = None, **extra) -> dict:
@@ -354,15 +359,56 @@ class Cluster:
         if self.hosted_control_plane:
             self._bootstrap_leases()
             return
+        # kubeadm's CoreDNSService (cmd/kubeadm/app/phases/addons/dns/manifests.go), clusterIP the tenth
+        # address of the Service CIDR 10.96.0.0/16.
         self._put("/registry/services/specs/kube-system/kube-dns", {
             "kind": "Service", "apiVersion": "v1",
-            "metadata": self._meta("kube-dns", "kube-system", labels={"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS"}),
+            "metadata": self._meta("kube-dns", "kube-system",
+                                   labels={"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
+                                           "kubernetes.io/name": "CoreDNS"},
+                                   annotations={"prometheus.io/port": "9153", "prometheus.io/scrape": "true"}),
             "spec": {"ports": [{"name": "dns", "protocol": "UDP", "port": 53, "targetPort": 53},
-                               {"name": "dns-tcp", "protocol": "TCP", "port": 53, "targetPort": 53}],
+                               {"name": "dns-tcp", "protocol": "TCP", "port": 53, "targetPort": 53},
+                               {"name": "metrics", "protocol": "TCP", "port": 9153, "targetPort": 9153}],
                      "selector": {"k8s-app": "kube-dns"}, "clusterIP": "10.96.0.10", "clusterIPs": ["10.96.0.10"],
                      "type": "ClusterIP"}})
         self._bootstrap_pods()
         self._bootstrap_leases()
+        self._bootstrap_kube_dns_endpoints()
+
+    def _bootstrap_kube_dns_endpoints(self) -> None:
+        """The Endpoints and EndpointSlice the endpoints / endpointslice controllers wrote for kube-dns when
+        the CoreDNS Pods became ready, 15 minutes ago - computed with those controllers' own functions,
+        so the controller-manager's first sync (from its informers' initial LIST) finds them up to date
+        and kube-proxy's first rules already carry the CoreDNS endpoints. Drawn from their own random
+        stream so that the bootstrap's other names and uids (and those of nodes added later) are
+        unchanged."""
+        rng = component_rng(self.seed, "bootstrap/kube-dns-endpoints")
+        svc = self._stored("/registry/services/specs/kube-system/kube-dns")
+        pods = [p for p in self._stored_range("/registry/pods/kube-system/")
+                if endpoints.map_selector_matches(svc["spec"]["selector"], p["metadata"].get("labels"))]
+        zones = {n.name: n.zone for n in self.topology if n.zone}
+        meta = lambda name, labels, **extra: {"name": name, "namespace": "kube-system", "labels": labels,  # noqa: E731
+                                              "uid": ids.uid(rng), "creationTimestamp": clock.rfc3339(BOOT_T), **extra}
+        ep = {"kind": "Endpoints", "apiVersion": "v1", "metadata": meta("kube-dns", endpoints.endpoints_labels(svc))}
+        subsets = endpoints.endpoint_subsets(svc, pods)
+        if subsets:
+            ep["subsets"] = subsets
+        self._put("/registry/services/endpoints/kube-system/kube-dns", ep)
+        owner = {"apiVersion": "v1", "kind": "Service", "name": "kube-dns", "uid": svc["metadata"]["uid"],
+                 "controller": True, "blockOwnerDeletion": True}
+        for d in endpoints.desired_slices(svc, pods, zones.get):
+            name = f"kube-dns-{ids.rand_string(rng, 5)}"
+            self._put(f"/registry/endpointslices/kube-system/{name}", {
+                "kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1",
+                "metadata": meta(name, endpoints.slice_labels(svc), generateName="kube-dns-", ownerReferences=[owner]),
+                "addressType": "IPv4", "endpoints": d["endpoints"], "ports": d["ports"]})
+
+    def _stored(self, key: str) -> dict:
+        return json.loads(self.etcd.store.get(key).value)
+
+    def _stored_range(self, prefix: str) -> list[dict]:
+        return [json.loads(kv.value) for kv in self.etcd.store.range(prefix, prefix=True)]
 
     def _bootstrap_leases(self) -> None:
         for n in self.topology:

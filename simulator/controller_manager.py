@@ -121,12 +121,18 @@ class ControllerManager(Component):
         self.running = False
 
     def on_started_leading(self) -> None:
-        """run(): start the shared informers (LIST + WATCH), then every controller."""
+        """run(): every controller adds its event handlers, then the shared informers start (LIST + WATCH),
+        then the controllers' workers. Handlers come first, as in kube-controller-manager's Run
+        (cmd/kube-controller-manager/app/controllermanager.go: StartControllers constructs each controller,
+        whose constructor adds the handlers, then InformerFactory.Start): the initial LIST delivers an
+        ADDED for every existing object to every controller, so a Service and Pods that existed before
+        this instance led (kube-dns and the CoreDNS Pods) get their Endpoints and EndpointSlices."""
         if not self.running or self.leading:
             return
         self.leading = True
         for c in self.controllers:
             c.running = True   # handlers enqueue during the initial LIST
+            c.register_handlers()
         self._listing = True
         for r in INFORMERS:
             self.informers[r].start()

@@ -734,7 +734,10 @@ class ApiServer(Component):
             self._answer(req, code, status, None)
         return Response(code, None, status, None)
 
-    def _ok(self, req: Request, code: int, body: dict | None, rv: str | None, obj: dict | None = None) -> Response:
+    def _ok(self, req: Request, code: int, body: dict | None, rv: str | None, obj: dict | None = None,
+            answer: dict | None = None) -> Response:
+        """`answer`: extra data for the response event, and a word for its summary, when the body itself is
+        the answer and nothing is stored (a SelfSubjectAccessReview's status.allowed and status.reason)."""
         if not self.running:
             # The instance stopped while serving: the client's connection breaks (what was committed stays).
             return Response(503, None, st.service_unavailable(f"apiserver {self.instance} stopped while serving the request"), None)
@@ -745,11 +748,12 @@ class ApiServer(Component):
             name = (obj or {}).get("metadata", {}).get("name") or req.name
             kind = info.kind.lower() if info else req.resource
             what = f"{kind}/{name}" if name else req.resource
-            self.tracer.emit(COMPONENT, self.instance, "apiserver.response", f"{code} {_REASON.get(code, 'OK')} {what}",
-                             {"code": code, "status": None, "resourceVersion": rv}, to=req.client,
+            self.tracer.emit(COMPONENT, self.instance, "apiserver.response",
+                             f"{code} {_REASON.get(code, 'OK')} {what}" + _answer_word(answer),
+                             {"code": code, "status": None, "resourceVersion": rv, **(answer or {})}, to=req.client,
                              obj=registry.objref(obj) if obj else None)
         else:
-            self._answer(req, code, None, rv, registry.objref(obj) if obj else None)
+            self._answer(req, code, None, rv, registry.objref(obj) if obj else None, answer)
         return Response(code, body, None, rv)
 
     # The request arrow goes out when the request arrives; the response, with its real code, only after etcd
@@ -762,13 +766,14 @@ class ApiServer(Component):
                          f"{req.method} {req.path}",
                          {"method": req.method, "path": req.path, "user": user.name if user else ""}, to=self.me)
 
-    def _answer(self, req: Request, code: int, status: dict | None, rv: str | None, obj: dict | None = None) -> None:
+    def _answer(self, req: Request, code: int, status: dict | None, rv: str | None, obj: dict | None = None,
+                answer: dict | None = None) -> None:
         if not self.tracer.enabled:
             return
         summary = (f"{code} {status.get('reason', 'InternalError')}: {status['message']}" if status
-                   else f"{code} {req.method} {req.path}")
+                   else f"{code} {req.method} {req.path}" + _answer_word(answer))
         self.tracer.emit(COMPONENT, self.instance, "apiserver.response", summary,
-                         {"code": code, "status": status, "resourceVersion": rv}, to=req.client, obj=obj)
+                         {"code": code, "status": status, "resourceVersion": rv, **(answer or {})}, to=req.client, obj=obj)
 
     def _emit_admission(self, req: Request, phase: str, plugin: str, decision: str, changes: list[str], notes: list[str]) -> None:
         if not req.traced or req.quiet:
@@ -976,7 +981,11 @@ class ApiServer(Component):
             return self._fail(req, st.invalid("SelfSubjectAccessReview", "", causes, group="authorization.k8s.io"), user)
         out.setdefault("metadata", {})
         out["metadata"].setdefault("creationTimestamp", None)
-        return self._ok(req, 201, out, None)
+        # Nothing is stored: the review's status is the whole answer (what `kubectl auth can-i` prints as
+        # yes / no), so the response event carries it.
+        review = out.get("status") or {}
+        return self._ok(req, 201, out, None, answer={"allowed": bool(review.get("allowed")),
+                                                     "reason": review.get("reason", "")})
 
     # ---- create ----------------------------------------------------------------------------------------
     def _create(self, req: Request, user: UserInfo, info: registry.ResourceInfo, body) -> Generator:
@@ -1444,6 +1453,13 @@ class ApiServer(Component):
 
 
 _REASON = {200: "OK", 201: "Created", 202: "Accepted"}
+
+
+def _answer_word(answer: dict | None) -> str:
+    """A SelfSubjectAccessReview's verdict in the response summary."""
+    if not answer or "allowed" not in answer:
+        return ""
+    return ": allowed" if answer["allowed"] else ": denied"
 # etcd cluster -> keys being written by quiet requests (shared by the API servers of one cluster).
 _QUIET: "weakref.WeakKeyDictionary[object, dict[str, int]]" = weakref.WeakKeyDictionary()
 

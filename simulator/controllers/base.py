@@ -216,8 +216,16 @@ class SharedInformer:
         self.started = False
 
     def add_handler(self, fn: Callable[[str, dict | None, dict], None]) -> None:
-        """fn(kind, old, new): kind ADDED / MODIFIED / DELETED (for DELETED, new is the last state)."""
+        """fn(kind, old, new): kind ADDED / MODIFIED / DELETED (for DELETED, new is the last state).
+
+        A handler added to an informer that has already listed is handed a synthetic ADDED for every
+        object in the cache, in key order, before any later change: client-go tools/cache
+        shared_informer.go AddEventHandlerWithOptions ("send synthetic "Add" events to the new handler",
+        addNotification{isInInitialList: true}). A late handler therefore misses nothing."""
         self.handlers.append(fn)
+        if self.started:
+            for k in sorted(self.store):
+                fn("ADDED", None, self.store[k])
 
     def start(self) -> None:
         if not self.started:
@@ -302,13 +310,20 @@ class Controller:
         self._last_event_ns = 0
 
     # -- lifecycle --
+    def register_handlers(self) -> None:
+        """Add this controller's informer event handlers, once. The controller-manager calls it before it
+        starts the informers, as kube-controller-manager constructs every controller (NewXController adds
+        the handlers) before InformerFactory.Start (cmd/kube-controller-manager/app/controllermanager.go
+        Run: StartControllers, then InformerFactory.Start), so the initial LIST reaches every handler."""
+        if not self._registered:
+            self._registered = True
+            self.register()
+
     def start(self) -> None:
         self.running = True
         if self.queue.shutting_down:
             self.queue = WorkQueue(self.env, self.NAME)
-        if not self._registered:
-            self._registered = True
-            self.register()
+        self.register_handlers()
         for _ in range(self.WORKERS):
             self.env.process(self._worker())
         self.on_start()

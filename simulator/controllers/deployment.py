@@ -608,12 +608,21 @@ class DeploymentController(Controller):
 
     def _write_status(self, d: dict, st: dict) -> Generator:
         cached = self.inf["deployments"].get(key_of(d)) or d
-        if st == (cached.get("status") or {}) and st == (d.get("status") or {}):
+        if _same_status(st, cached.get("status")) and _same_status(st, d.get("status")):
             return
         body = deep(d)
         body["status"] = st
         resp = yield self.client.update("deployments", body, namespace=d["metadata"]["namespace"], subresource="status")
         self._check(resp, "update deployment status")
+
+
+def _same_status(a: dict | None, b: dict | None) -> bool:
+    """reflect.DeepEqual of two typed DeploymentStatus values: the counters are `omitempty` int32s
+    (apps/v1 types.go), so a counter absent from the JSON equals 0 (a status written by kubeadm's
+    bootstrap, or any client, that leaves out unavailableReplicas is the same as one that says 0)."""
+    def typed(st: dict | None) -> dict:
+        return {k: v for k, v in (st or {}).items() if not (isinstance(v, int) and not isinstance(v, bool) and v == 0)}
+    return typed(a) == typed(b)
 
 
 def _progressing(d: dict, new: dict, old: dict) -> bool:

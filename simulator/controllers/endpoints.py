@@ -107,6 +107,62 @@ def endpoint_subsets(svc: dict, pods: list[dict]) -> list[dict]:
     return out
 
 
+def desired_slices(svc: dict, pods: list[dict], zone_of) -> list[dict]:
+    """The EndpointSlices' ports and endpoints for a Service and the Pods it selects: one slice per distinct
+    port list (the reconciler's endpointMeta), endpoints sorted by IP. zone_of(node) -> the node's
+    topology.kubernetes.io/zone label, or None."""
+    publish = bool(svc["spec"].get("publishNotReadyAddresses"))
+    groups: dict[tuple, dict] = {}
+    for pod in pods:
+        if not should_be_in_endpoints(pod, include_terminating=True):
+            continue
+        ports = []
+        for sp in _svc_ports(svc):
+            n = find_port(pod, sp)
+            if n is None:
+                continue
+            ports.append({"name": sp.get("name", ""), "port": n, "protocol": sp.get("protocol", "TCP")})
+        terminating = bool(pod["metadata"].get("deletionTimestamp"))
+        ready = pod_ready(pod)
+        ep = {"addresses": [pod["status"]["podIP"]],
+              "conditions": {"ready": publish or (ready and not terminating), "serving": publish or ready,
+                             "terminating": terminating}}
+        node = pod["spec"].get("nodeName")
+        if node:
+            ep["nodeName"] = node
+        ep["targetRef"] = _target_ref(pod)
+        zone = zone_of(node) if node else None
+        if zone:
+            ep["zone"] = zone
+        k = tuple((p["name"], p["port"], p["protocol"]) for p in ports)
+        groups.setdefault(k, {"ports": ports, "endpoints": []})["endpoints"].append(ep)
+    if not groups:
+        return [{"ports": [], "endpoints": []}]  # the placeholder slice
+    return [{"ports": g["ports"], "endpoints": sorted(g["endpoints"], key=lambda e: e["addresses"][0])}
+            for _, g in sorted(groups.items())]
+
+
+def endpoints_labels(svc: dict) -> dict:
+    """The Endpoints object's labels: the Service's, plus service.kubernetes.io/headless when headless."""
+    labels = dict(svc["metadata"].get("labels") or {})
+    if svc["spec"].get("clusterIP") == "None":
+        labels[HEADLESS_LABEL] = ""
+    return labels
+
+
+def slice_labels(svc: dict) -> dict:
+    """An EndpointSlice's labels (endpointslice utils setEndpointSliceLabels): the Service's, then
+    kubernetes.io/service-name, endpointslice.kubernetes.io/managed-by and, when headless,
+    service.kubernetes.io/headless."""
+    labels = {k: v for k, v in (svc["metadata"].get("labels") or {}).items()
+              if k not in (SERVICE_NAME_LABEL, MANAGED_BY_LABEL)}
+    labels[SERVICE_NAME_LABEL] = svc["metadata"]["name"]
+    labels[MANAGED_BY_LABEL] = MANAGED_BY
+    if svc["spec"].get("clusterIP") == "None":
+        labels[HEADLESS_LABEL] = ""
+    return labels
+
+
 class _ServiceController(Controller):
     RESOURCES = ("services", "pods")
 
@@ -143,9 +199,7 @@ class EndpointsController(_ServiceController):
         if not svc["spec"].get("selector"):
             return ("none", None, None)  # a Service without selector: its Endpoints are the user's
         subsets = endpoint_subsets(svc, _selected_pods(self.inf, svc))
-        labels = dict(svc["metadata"].get("labels") or {})
-        if svc["spec"].get("clusterIP") == "None":
-            labels[HEADLESS_LABEL] = ""
+        labels = endpoints_labels(svc)
         ready = sum(len(s.get("addresses", [])) for s in subsets)
         not_ready = sum(len(s.get("notReadyAddresses", [])) for s in subsets)
         desired = {"ready": ready, "notReady": not_ready}
@@ -192,37 +246,10 @@ class EndpointSliceController(_ServiceController):
             self.enqueue(f"{sl['metadata']['namespace']}/{labels[SERVICE_NAME_LABEL]}")
 
     def _desired(self, svc: dict) -> list[dict]:
-        """One slice per distinct port list (the reconciler's endpointMeta), endpoints sorted by IP."""
-        publish = bool(svc["spec"].get("publishNotReadyAddresses"))
-        groups: dict[tuple, dict] = {}
-        for pod in _selected_pods(self.inf, svc):
-            if not should_be_in_endpoints(pod, include_terminating=True):
-                continue
-            ports = []
-            for sp in _svc_ports(svc):
-                n = find_port(pod, sp)
-                if n is None:
-                    continue
-                ports.append({"name": sp.get("name", ""), "port": n, "protocol": sp.get("protocol", "TCP")})
-            terminating = bool(pod["metadata"].get("deletionTimestamp"))
-            ready = pod_ready(pod)
-            ep = {"addresses": [pod["status"]["podIP"]],
-                  "conditions": {"ready": publish or (ready and not terminating), "serving": publish or ready,
-                                 "terminating": terminating}}
-            node = pod["spec"].get("nodeName")
-            if node:
-                ep["nodeName"] = node
-            ep["targetRef"] = _target_ref(pod)
-            n = self.inf["nodes"].get(node) if node else None
-            zone = ((n or {}).get("metadata", {}).get("labels") or {}).get(ZONE_LABEL)
-            if zone:
-                ep["zone"] = zone
-            k = tuple((p["name"], p["port"], p["protocol"]) for p in ports)
-            groups.setdefault(k, {"ports": ports, "endpoints": []})["endpoints"].append(ep)
-        if not groups:
-            return [{"ports": [], "endpoints": []}]  # the placeholder slice
-        return [{"ports": g["ports"], "endpoints": sorted(g["endpoints"], key=lambda e: e["addresses"][0])}
-                for _, g in sorted(groups.items())]
+        def zone_of(node: str) -> str | None:
+            n = self.inf["nodes"].get(node)
+            return ((n or {}).get("metadata", {}).get("labels") or {}).get(ZONE_LABEL)
+        return desired_slices(svc, _selected_pods(self.inf, svc), zone_of)
 
     def sync(self, key: str) -> Generator:
         ns, name = split_key(key)
@@ -235,12 +262,7 @@ class EndpointSliceController(_ServiceController):
                 yield self.client.delete("endpointslices", s["metadata"]["name"], namespace=ns)
             return (f"deleted {len(mine)} slice(s)" if mine else "none", None, None)
         desired = self._desired(svc)
-        labels = {k: v for k, v in (svc["metadata"].get("labels") or {}).items()
-                  if k not in (SERVICE_NAME_LABEL, MANAGED_BY_LABEL)}
-        labels[SERVICE_NAME_LABEL] = name
-        labels[MANAGED_BY_LABEL] = MANAGED_BY
-        if svc["spec"].get("clusterIP") == "None":
-            labels[HEADLESS_LABEL] = ""
+        labels = slice_labels(svc)
         count = lambda sls: {"ready": sum(1 for d in sls for e in d.get("endpoints") or [] if e["conditions"].get("ready")),  # noqa: E731
                              "endpoints": sum(len(d.get("endpoints") or []) for d in sls)}
         actions = []

@@ -78,7 +78,7 @@ const ctlPanel = new ControllerPanel(document.getElementById("controllers-panel"
 const sequence = new SequenceView(document.getElementById("sequence-panel"));
 const clusterMap = new ClusterMap(document.getElementById("cluster-map"));
 const etcdPanel = new EtcdPanel(document.getElementById("etcd-panel"), () => (store.run ? store.run.id : null));
-wireNavigation(document.getElementById("arch"), document.getElementById("layout"), document.getElementById("panels-layout"));
+arch.onDraw = wireNavigation(document.getElementById("arch"), document.getElementById("layout"), document.getElementById("panels-layout"));
 const panel = document.getElementById("run-panel");
 const controls = panel ? new Controls(panel, scenarios, { onStarted: (run) => followRun(run, true) }) : null;
 

@@ -2,7 +2,7 @@
 // kubectl outside on the user's laptop), drawn once as SVG; each frame lights the components that acted
 // and sends a pulse along `to`. Pods are redrawn from the folded state in their node's pod area.
 
-import { gettext, pick } from "./i18n.js";
+import { gettext, interpolate, pick } from "./i18n.js";
 import { ANALOGY, FRAME_ANALOGY } from "./analogy.js";
 
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -16,6 +16,7 @@ const BUSY_ACTIVE_MS = 300;
 // Role captions, short enough to fit under a component's name.
 const ROLE = {
   kubectl: gettext("command-line client"),
+  "load-balancer": gettext("spreads requests"),
   apiserver: gettext("the single front door"),
   etcd: gettext("the cluster's records"),
   scheduler: gettext("picks a node"),
@@ -28,6 +29,7 @@ const ROLE = {
 
 const NAME = {
   kubectl: "kubectl",
+  "load-balancer": gettext("load balancer"),
   apiserver: "kube-apiserver",
   etcd: "etcd",
   scheduler: "kube-scheduler",
@@ -38,42 +40,114 @@ const NAME = {
   "container-runtime": gettext("container runtime"),
 };
 
-// Frames (x, y, w, h) and the boxes inside them. The topology is pod-create's: one control-plane node
-// (which, as in kind, also runs a kubelet, kube-proxy and runtime) and two workers. The API server sits
-// at the control plane's lower left, nearest to kubectl and the workers, so that the arrows of the many
-// messages to and from it do not cross other components.
-const FRAMES = [
-  { id: "laptop", x: 10, y: 30, w: 190, h: 170, label: gettext("Your laptop"), cls: "frame-outside" },
-  { id: "unscheduled", x: 10, y: 225, w: 190, h: 430, label: gettext("Waiting for a node"), cls: "frame-pods" },
-  { id: "cluster", x: 215, y: 8, w: 975, h: 660, label: gettext("Kubernetes cluster"), cls: "frame-cluster" },
-  { id: "node:control-plane", x: 230, y: 36, w: 945, h: 262, label: gettext("Node control-plane · control plane"), cls: "frame-node frame-cp" },
-  { id: "node:worker-1", x: 230, y: 315, w: 465, h: 340, label: gettext("Node worker-1 · worker"), cls: "frame-node" },
-  { id: "node:worker-2", x: 710, y: 315, w: 465, h: 340, label: gettext("Node worker-2 · worker"), cls: "frame-node" },
-];
+// The diagram is laid out for the run's cluster: up to three control-plane nodes (side by side, each with
+// its API server, etcd member, scheduler and controller-manager, behind a load balancer when there are
+// several) and up to six workers. A bigger cluster keeps the last layout drawn and the cluster map
+// (clustermap.js) shows every node. Before a run, the default is pod-create's cluster: one control-plane
+// node (which, as in kind, also runs a kubelet, kube-proxy and runtime) and two workers.
+export const DIAGRAM_MAX = { controlPlanes: 3, workers: 6 };
+const DEFAULT_TOPOLOGY = { controlPlanes: [{ name: "control-plane", on: {} }], workers: ["worker-1", "worker-2"], lb: false };
+const SHORT_NAME = { "container-runtime": gettext("runtime") };
 
-const BOXES = [
-  { component: "kubectl", instance: "kubectl", x: 28, y: 80, w: 154, h: 96 },
-  { component: "etcd", instance: "etcd-1", x: 248, y: 70, w: 236, h: 100 },
-  { component: "scheduler", instance: "scheduler-1", x: 502, y: 70, w: 200, h: 100 },
-  { component: "controller-manager", instance: "controller-manager-1", x: 720, y: 70, w: 225, h: 100 },
-  { component: "cloud-controller-manager", instance: "cloud-controller-manager-1", x: 963, y: 70, w: 196, h: 100 },
-  { component: "apiserver", instance: "apiserver-1", x: 248, y: 186, w: 236, h: 96 },
-  { component: "kubelet", instance: "control-plane", x: 502, y: 196, w: 130, h: 86 },
-  { component: "kube-proxy", instance: "control-plane", x: 642, y: 196, w: 130, h: 86 },
-  { component: "container-runtime", instance: "control-plane", x: 782, y: 196, w: 150, h: 86 },
-];
-const PODS = {
-  "control-plane": { x: 948, y: 186, w: 211, h: 96 },
-  "": { x: 22, y: 252, w: 166, h: 392 }, // not yet scheduled
-};
-for (const [i, node] of ["worker-1", "worker-2"].entries()) {
-  const x0 = 230 + i * 480;
-  BOXES.push(
-    { component: "kubelet", instance: node, x: x0 + 16, y: 350, w: 138, h: 90 },
-    { component: "kube-proxy", instance: node, x: x0 + 164, y: 350, w: 138, h: 90 },
-    { component: "container-runtime", instance: node, x: x0 + 312, y: 350, w: 138, h: 90 },
-  );
-  PODS[node] = { x: x0 + 16, y: 458, w: 434, h: 182 };
+// Whether a cluster of these nodes fits the diagram (else the cluster map draws it).
+export function diagramFits(nodes) {
+  let cp = 0, w = 0;
+  for (const n of Object.values(nodes || {})) {
+    if (n.role === "control-plane") cp += 1; else w += 1;
+    if (cp > DIAGRAM_MAX.controlPlanes || w > DIAGRAM_MAX.workers) return false;
+  }
+  return true;
+}
+
+// The run's cluster as the diagram needs it, or null when there is none yet or it is too big to draw.
+function topologyOf(state) {
+  const nodes = state.nodes || {};
+  const names = Object.keys(nodes);
+  if (!names.length || !diagramFits(nodes)) return null;
+  const on = {};   // node -> component -> instance running there
+  for (const c of Object.values(state.components || {})) if (c.node) (on[c.node] ||= {})[c.component] = c.instance;
+  return {
+    controlPlanes: names.filter((n) => nodes[n].role === "control-plane").map((name) => ({ name, on: on[name] || {} })),
+    workers: names.filter((n) => nodes[n].role !== "control-plane"),
+    lb: "load-balancer/load-balancer" in (state.components || {}),
+  };
+}
+
+// Frames (x, y, w, h), the component boxes inside them and the Pod areas, in the 1200 x 676 viewBox. The
+// API server sits at the control plane's lower edge, nearest to kubectl and the workers, so that the many
+// arrows to and from it cross few other boxes.
+function computeLayout(topo) {
+  const frames = [], boxes = [], pods = {};
+  frames.push({ id: "laptop", x: 10, y: 30, w: 190, h: 170, label: gettext("Your laptop"), cls: "frame-outside" });
+  boxes.push({ component: "kubectl", instance: "kubectl", x: 28, y: 80, w: 154, h: 96 });
+  if (topo.lb) {
+    frames.push({ id: "lb", x: 10, y: 212, w: 190, h: 110, label: gettext("Load balancer"), cls: "frame-outside" });
+    boxes.push({ component: "load-balancer", instance: "load-balancer", x: 28, y: 240, w: 154, h: 70 });
+    frames.push({ id: "unscheduled", x: 10, y: 334, w: 190, h: 321, label: gettext("Waiting for a node"), cls: "frame-pods" });
+    pods[""] = { x: 22, y: 361, w: 166, h: 283 };
+  } else {
+    frames.push({ id: "unscheduled", x: 10, y: 225, w: 190, h: 430, label: gettext("Waiting for a node"), cls: "frame-pods" });
+    pods[""] = { x: 22, y: 252, w: 166, h: 392 };
+  }
+  frames.push({ id: "cluster", x: 215, y: 8, w: 975, h: 660, label: gettext("Kubernetes cluster"), cls: "frame-cluster" });
+  const cpLabel = (name) => interpolate(gettext("Node %(name)s · control plane"), { name });
+  const wLabel = (name) => interpolate(gettext("Node %(name)s · worker"), { name });
+  const C = topo.controlPlanes.length;
+  topo.controlPlanes.forEach((cp, i) => {
+    const inst = (component, fallback) => cp.on[component] || fallback;
+    const node = cp.name;
+    if (C === 1) {
+      frames.push({ id: `node:${node}`, node, x: 230, y: 36, w: 945, h: 262, label: cpLabel(node), cls: "frame-node frame-cp" });
+      boxes.push(
+        { component: "etcd", instance: inst("etcd", "etcd-1"), x: 248, y: 70, w: 236, h: 100 },
+        { component: "scheduler", instance: inst("scheduler", "scheduler-1"), x: 502, y: 70, w: 200, h: 100 },
+        { component: "controller-manager", instance: inst("controller-manager", "controller-manager-1"), x: 720, y: 70, w: 225, h: 100 },
+        { component: "cloud-controller-manager", instance: "cloud-controller-manager-1", x: 963, y: 70, w: 196, h: 100 },
+        { component: "apiserver", instance: inst("apiserver", "apiserver-1"), x: 248, y: 186, w: 236, h: 96 },
+        { component: "kubelet", instance: node, x: 502, y: 196, w: 130, h: 86 },
+        { component: "kube-proxy", instance: node, x: 642, y: 196, w: 130, h: 86 },
+        { component: "container-runtime", instance: node, x: 782, y: 196, w: 150, h: 86 },
+      );
+      pods[node] = { x: 948, y: 186, w: 211, h: 96 };
+      return;
+    }
+    // HA: each control-plane node a column; Pods do not land here (the control-plane taint), so no Pod area.
+    const fw = (945 - (C - 1) * 15) / C, x0 = 230 + i * (fw + 15);
+    frames.push({ id: `node:${node}`, node, x: x0, y: 36, w: fw, h: 262, label: cpLabel(node), cls: "frame-node frame-cp" });
+    const bw = (fw - 42) / 2, sw = (fw - 48) / 3, n = i + 1;
+    boxes.push(
+      { component: "etcd", instance: inst("etcd", `etcd-${n}`), x: x0 + 16, y: 58, w: bw, h: 70 },
+      { component: "scheduler", instance: inst("scheduler", `scheduler-${n}`), x: x0 + 26 + bw, y: 58, w: bw, h: 70 },
+      { component: "controller-manager", instance: inst("controller-manager", `controller-manager-${n}`), x: x0 + 16, y: 136, w: bw, h: 70 },
+      { component: "apiserver", instance: inst("apiserver", `apiserver-${n}`), x: x0 + 26 + bw, y: 136, w: bw, h: 70 },
+      { component: "kubelet", instance: node, x: x0 + 16, y: 220, w: sw, h: 62 },
+      { component: "kube-proxy", instance: node, x: x0 + 24 + sw, y: 220, w: sw, h: 62 },
+      { component: "container-runtime", instance: node, x: x0 + 32 + 2 * sw, y: 220, w: sw, h: 62 },
+    );
+  });
+  const W = topo.workers.length;
+  topo.workers.forEach((node, i) => {
+    const fw = (945 - (W - 1) * 15) / W, x0 = 230 + i * (fw + 15);
+    frames.push({ id: `node:${node}`, node, x: x0, y: 315, w: fw, h: 340, label: wLabel(node), cls: "frame-node" });
+    if (fw >= 430) {   // the three agents in a row, the Pods below
+      const bw = (fw - 52) / 3;
+      boxes.push(
+        { component: "kubelet", instance: node, x: x0 + 16, y: 350, w: bw, h: 90 },
+        { component: "kube-proxy", instance: node, x: x0 + 26 + bw, y: 350, w: bw, h: 90 },
+        { component: "container-runtime", instance: node, x: x0 + 36 + 2 * bw, y: 350, w: bw, h: 90 },
+      );
+      pods[node] = { x: x0 + 16, y: 458, w: fw - 32, h: 182 };
+    } else {           // narrow: the agents stacked, the Pods below
+      const bw = fw - 24;
+      boxes.push(
+        { component: "kubelet", instance: node, x: x0 + 12, y: 342, w: bw, h: 48 },
+        { component: "kube-proxy", instance: node, x: x0 + 12, y: 396, w: bw, h: 48 },
+        { component: "container-runtime", instance: node, x: x0 + 12, y: 450, w: bw, h: 48 },
+      );
+      pods[node] = { x: x0 + 8, y: 508, w: fw - 16, h: 140 };
+    }
+  });
+  return { frames, boxes, pods, key: JSON.stringify([frames, boxes, pods]) };
 }
 
 function el(name, attrs = {}, parent = null, text = null) {
@@ -88,7 +162,7 @@ function el(name, attrs = {}, parent = null, text = null) {
 // and other wide characters take about a full em, Latin letters a bit over half of one.
 function fitSize(text, width, max) {
   let ems = 0;
-  for (const ch of text) ems += ch.codePointAt(0) > 0x2e80 ? 1 : 0.56;
+  for (const ch of text || "") ems += ch.codePointAt(0) > 0x2e80 ? 1 : 0.56;
   return Math.max(9, Math.min(max, Math.floor((width / ems) * 10) / 10));
 }
 
@@ -124,43 +198,115 @@ export class ArchView {
     this.still = window.matchMedia ? window.matchMedia("(prefers-reduced-motion: reduce)") : { matches: false };
     this.inflight = 0;                 // message pulses under way
     this.activeUntil = 0;
+    this.layout = computeLayout(DEFAULT_TOPOLOGY);
     this.draw();
+  }
+
+  // Lay the diagram out again when the run's cluster differs from the one drawn (checked cheaply: the
+  // nodes object is replaced by each run's start, and a node joining adds a key to it).
+  relayout(state) {
+    const nodes = state.nodes || {};
+    let count = -1;
+    if (nodes === this.nodesSeen) {
+      if (this.nodeCount > DIAGRAM_MAX.controlPlanes + DIAGRAM_MAX.workers) return;
+      count = Object.keys(nodes).length;
+      if (count === this.nodeCount) return;
+    }
+    this.nodesSeen = nodes;
+    this.nodeCount = count >= 0 ? count : Object.keys(nodes).length;
+    const topo = this.nodeCount ? topologyOf(state) : DEFAULT_TOPOLOGY;
+    if (!topo) return;   // too big to draw: keep the layout, the cluster map shows the nodes
+    const layout = computeLayout(topo);
+    if (layout.key === this.layout.key) return;
+    this.layout = layout;
+    this.draw();
+    this.reset();
+    if (this.onDraw) this.onDraw();   // the page marks the new boxes for keyboard navigation again
+  }
+
+  // NotReady and the taints a node carries, written on its frame (the control-plane taint, always there,
+  // is left out).
+  renderNodeStatus(state) {
+    const nodes = state.nodes || {};
+    let key = "";
+    for (const name of this.nodeFrames.keys()) {
+      const n = nodes[name];
+      if (n) key += `${name}:${n.ready}:${(n.taints || []).map((t) => `${t.key}=${t.value || ""}:${t.effect}`).join(",")};`;
+    }
+    if (key === this.statusKey) return;
+    this.statusKey = key;
+    for (const [name, f] of this.nodeFrames) {
+      const n = nodes[name];
+      const notReady = Boolean(n && n.ready === false);
+      f.g.classList.toggle("notready", notReady);
+      f.ready.textContent = notReady ? gettext("NotReady") : "";
+      // Taints grouped by key: "unreachable: NoSchedule, NoExecute".
+      const byKey = new Map();
+      for (const t of (n && n.taints) || []) {
+        if (t.key === "node-role.kubernetes.io/control-plane") continue;
+        const k = `${t.key.replace("node.kubernetes.io/", "")}${t.value ? `=${t.value}` : ""}`;
+        byKey.set(k, [...(byKey.get(k) || []), t.effect]);
+      }
+      const text = [...byKey].map(([k, effects]) => `${k}: ${effects.join(", ")}`).join(" · ");
+      f.status.textContent = text ? interpolate(gettext("taint %(list)s"), { list: text }) : "";
+      f.status.style.fontSize = `${fitSize(f.status.textContent, f.width, 13)}px`;
+    }
   }
 
   draw() {
     const svg = this.svg;
+    this.boxes = new Map();
     svg.setAttribute("viewBox", "0 0 1200 676");
     svg.textContent = "";
     const defs = el("defs", {}, svg);
     const marker = el("marker", { id: "arrowhead", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" }, defs);
     el("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }, marker);
 
+    const { frames: FRAMES, boxes: BOXES, pods: PODS } = this.layout;
+    this.nodeFrames = new Map();   // node name -> {g, status}: NotReady and taints are written on the frame
     const frames = el("g", { class: "frames" }, svg);
     for (const f of FRAMES) {
       const g = el("g", { class: `frame ${f.cls}`, "data-frame": f.id }, frames);
       el("rect", { x: f.x, y: f.y, width: f.w, height: f.h, rx: 14 }, g);
-      el("text", { x: f.x + 12, y: f.y + 19, class: "frame-label" }, g, f.label);
-      if (FRAME_ANALOGY[f.id]) el("text", { x: f.x + f.w - 12, y: f.y + 19, class: "frame-analogy", "text-anchor": "end" }, g, pick(FRAME_ANALOGY[f.id]));
+      el("text", { x: f.x + 12, y: f.y + 19, class: "frame-label", style: `font-size:${fitSize(f.label, f.w - 24, 15)}px` }, g, f.label);
+      if (f.node) {
+        g.dataset.node = f.node;
+        this.nodeFrames.set(f.node, { g, frame: f });
+      }
+      const analogy = FRAME_ANALOGY[f.id] || (f.node && FRAME_ANALOGY[f.cls.includes("frame-cp") ? "control-plane" : "worker"]);
+      if (analogy && f.w > 250) el("text", { x: f.x + f.w - 12, y: f.y + 19, class: "frame-analogy", "text-anchor": "end" }, g, pick(analogy));
     }
     for (const [node, p] of Object.entries(PODS)) {
       const g = el("g", { class: "pod-area", "data-node": node || "none" }, frames);
       el("rect", { x: p.x, y: p.y, width: p.w, height: p.h, rx: 10 }, g);
       if (node) el("text", { x: p.x + 10, y: p.y + 17, class: "pod-area-label" }, g, gettext("Pods"));
     }
+    // A node's status line (NotReady, taints), over everything else in its frame: on a worker, on its Pod
+    // area's title row; on a control-plane node, along the frame's lower edge.
+    for (const [node, v] of this.nodeFrames) {
+      const p = PODS[node], f = v.frame;
+      const at = p && f.cls.indexOf("frame-cp") < 0 ? { x: p.x + p.w - 8, y: p.y + 17, w: p.w - 60 } : { x: f.x + f.w - 12, y: f.y + f.h - 5, w: f.w - 24 };
+      v.width = at.w;
+      v.status = el("text", { x: at.x, y: at.y, class: "frame-status", "text-anchor": "end" }, frames);
+      v.ready = el("text", { x: f.x + f.w - 12, y: f.y + 19, class: "frame-status frame-notready", "text-anchor": "end" }, frames);
+    }
 
     const comps = el("g", { class: "components" }, svg);
     for (const b of BOXES) {
       const g = el("g", { class: `comp comp-${b.component}`, "data-component": b.component, "data-instance": b.instance }, comps);
       el("rect", { x: b.x, y: b.y, width: b.w, height: b.h, rx: 10, class: "comp-box" }, g);
-      const name = NAME[b.component];
-      const big = b.w >= 190;
-      const size = name.length * (big ? 10 : 8.6) > b.w - 16 ? (big ? 15 : 13) : (big ? 19 : 16);
-      el("text", { x: b.x + b.w / 2, y: b.y + b.h / 2 - 4, class: "comp-name", "font-size": size }, g, name);
-      el("text", { x: b.x + b.w / 2, y: b.y + b.h / 2 + 18, class: "comp-role" }, g, ROLE[b.component] || "");
+      const compact = b.h < 80;
+      const name = compact && SHORT_NAME[b.component] && b.w < 150 ? SHORT_NAME[b.component] : NAME[b.component];
+      const size = fitSize(name, b.w - 14, b.w >= 190 ? 19 : compact ? 14 : 16);
+      const cy = b.y + b.h / 2;
+      el("text", { x: b.x + b.w / 2, y: compact ? cy - 2 : cy - 4, class: "comp-name", "font-size": size }, g, name);
+      const role = ROLE[b.component] || "";
+      const captionY = compact ? cy + 14 : cy + 18, captionMax = compact ? 11 : 13.5;
+      el("text", { x: b.x + b.w / 2, y: captionY, class: "comp-role", style: `font-size:${fitSize(role, b.w - 10, captionMax)}px` }, g, role);
       // The analogy layer (hidden unless the diagram has the class "analogy") takes the role caption's place.
       const analogy = pick(ANALOGY[b.component]);
       if (analogy) {
-        el("text", { x: b.x + b.w / 2, y: b.y + b.h / 2 + 18, class: "comp-analogy", "font-size": fitSize(analogy, b.w - 12, 13) }, g, analogy);
+        el("text", { x: b.x + b.w / 2, y: captionY, class: "comp-analogy", "font-size": fitSize(analogy, b.w - 10, captionMax - 0.5) }, g, analogy);
       }
       this.boxes.set(`${b.component}/${b.instance}`, { box: b, g });
     }
@@ -178,6 +324,7 @@ export class ArchView {
     this.active = null;
     this.podKey = null;
     this.absentChecked = null;
+    this.statusKey = null;
   }
 
   find(component, instance) {
@@ -192,6 +339,8 @@ export class ArchView {
   // `busy` (events pouring in): boxes do not flash (all of them would, all the time), only one message
   // pulse is in flight at a time and the highlight moves at most every BUSY_ACTIVE_MS.
   render(state, events, busy = false) {
+    this.relayout(state);
+    this.renderNodeStatus(state);
     if (!busy) this.renderPods(state);   // while busy the page redraws the Pods with the panels
     if (busy !== this.busy) { this.busy = busy; this.svg.classList.toggle("busy", busy); }
     this.markAbsent(state);
@@ -288,25 +437,41 @@ export class ArchView {
     if (key === this.podKey) return; // nothing changed: leave the DOM alone
     this.podKey = key;
     this.podLayer.textContent = "";
+    const PODS = this.layout.pods;
     const perArea = {};
     for (const pod of pods) {
+      // A Pod on a node drawn without a Pod area (an HA control-plane node) is not drawn.
+      if (pod.node && !PODS[pod.node] && this.nodeFrames.has(pod.node)) continue;
       const area = pod.node && PODS[pod.node] ? pod.node : "";
       (perArea[area] ||= []).push(pod);
     }
     for (const [area, list] of Object.entries(perArea)) {
       const p = PODS[area];
-      const narrow = p.w < 300;
-      const cw = narrow ? p.w - 16 : 205, ch = 74;
+      const narrow = p.w < 300, small = p.h < 160;   // small: a narrow worker's area - name and phase only
+      const cw = narrow ? p.w - 16 : (p.w - 26) / 2, ch = small ? 40 : 74;
+      const top = p.y + (area ? 26 : 10);
+      let shown = 0;
       list.forEach((pod, i) => {
         const col = narrow ? 0 : i % 2, row = narrow ? i : Math.floor(i / 2);
-        const x = p.x + 8 + col * (cw + 10), y = p.y + (area ? 26 : 10) + row * (ch + 8);
-        if (y + ch > p.y + p.h) return;
+        const x = p.x + 8 + col * (cw + 10), y = top + row * (ch + 8);
+        if (y + ch > p.y + p.h - (i < list.length - 1 ? 14 : 0)) return;
+        shown += 1;
         const g = el("g", { class: `pod phase-${(pod.phase || "Pending").toLowerCase()}`, "data-pod": `${pod.namespace}/${pod.name}`, "data-phase": pod.phase }, this.podLayer);
-        el("rect", { x, y, width: cw, height: ch, rx: 10 }, g);
-        el("text", { x: x + 10, y: y + 22, class: "pod-name" }, g, `${pod.name}`);
-        el("text", { x: x + 10, y: y + 44, class: "pod-phase" }, g, pod.phase + (pod.ready ? " · Ready" : ""));
+        el("rect", { x, y, width: cw, height: ch, rx: small ? 7 : 10 }, g);
+        const phase = pod.phase + (pod.ready ? " · Ready" : "");
+        if (small) {
+          el("text", { x: x + 7, y: y + 16, class: "pod-name", style: `font-size:${fitSize(pod.name, cw - 12, 13)}px` }, g, pod.name);
+          el("text", { x: x + 7, y: y + 33, class: "pod-phase", style: "font-size:11px" }, g, phase);
+          return;
+        }
+        el("text", { x: x + 10, y: y + 22, class: "pod-name", style: `font-size:${fitSize(pod.name, cw - 16, 15)}px` }, g, `${pod.name}`);
+        el("text", { x: x + 10, y: y + 44, class: "pod-phase" }, g, phase);
         el("text", { x: x + 10, y: y + 64, class: "pod-ip" }, g, pod.ip ? pod.ip : (pod.node ? pod.node : gettext("no node yet")));
       });
+      if (shown < list.length) {
+        el("text", { x: p.x + p.w - 10, y: p.y + p.h - 5, class: "pod-more", "text-anchor": "end" }, this.podLayer,
+          interpolate(gettext("+%(n)s more"), { n: list.length - shown }));
+      }
     }
   }
 }

@@ -6,8 +6,8 @@
 // so 5,000 nodes and 150,000 Pods stay smooth.
 
 import { gettext, interpolate } from "./i18n.js";
+import { diagramFits } from "./arch.js";   // the diagram draws up to 3 control-plane nodes and 6 workers
 
-export const BOXES_UP_TO = 3; // the diagram draws a control-plane node and two workers
 const ZONE = "topology.kubernetes.io/zone";
 const REDRAW_EVERY_MS = 250;
 const PAD = 8;
@@ -73,9 +73,7 @@ export class ClusterMap {
   // `busy`: the page calls this only every so often, so draw at once (in the frame that draws the other
   // panels) rather than in a frame of its own.
   render(state, busy = false) {
-    let n = 0;
-    for (const _ in state.nodes || {}) if (++n > BOXES_UP_TO) break;
-    this.root.hidden = n <= BOXES_UP_TO;
+    this.root.hidden = diagramFits(state.nodes);
     if (this.root.hidden) return;
     this.state = state;
     if (busy) {
