@@ -137,7 +137,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
 DASHBOARD_LOG_MAXLEN = env_int("DASHBOARD_LOG_MAXLEN", 100000, minimum=10)
 DASHBOARD_INSTRUCTOR_USER = os.environ.get("DASHBOARD_INSTRUCTOR_USER", "instructor")
 
-# Roles and limits (README, "Roles and limits"). Off by default, viewers watch without an account; on, the
+# Roles and limits (README, "Settings"). Off by default, viewers watch without an account; on, the
 # page, the read API and the sockets need a logged-in user (any account; instructors still need the
 # instructor permission to start and control runs).
 DASHBOARD_VIEWERS_MUST_LOG_IN = env_bool("DASHBOARD_VIEWERS_MUST_LOG_IN", "0")
