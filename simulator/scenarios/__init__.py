@@ -11,14 +11,16 @@ from ..errors import ParamError
 _MODULES = [
     "pod_create",
     "deployment_reconcile",
+    "rolling_update",
     "etcd_raft",
     "apiserver_security",
-    "rolling_update",
-    "service_networking",
-    "node_failure",
-    "ha_control_plane",
     "scheduling",
     "preemption",
+    "node_failure",
+    "service_networking",
+    "ha_control_plane",
+    "scale",
+    "custom",
 ]
 
 _SCENARIOS = {m.ID: m for m in (importlib.import_module(f"{__name__}.{name}") for name in _MODULES)}
@@ -75,4 +77,10 @@ def validate(scenario_id: str, params: dict | None) -> dict:
                 if err:
                     raise ParamError(field, err)
         cleaned[name] = v
+    # Constraints between parameters (e.g. scale: at most 110 Pods per node), after each is valid alone.
+    check = getattr(mod, "check_params", None)
+    if check is not None:
+        err = check(cleaned)
+        if err:
+            raise ParamError(*err)
     return cleaned

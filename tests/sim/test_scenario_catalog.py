@@ -100,3 +100,12 @@ def test_etcd_raft_elects_a_higher_term_and_refuses_writes_without_quorum():
     assert [kv.key.rsplit("/", 1)[1] for kv in store.range("/registry/configmaps/default/", prefix=True)
             if kv.key.rsplit("/", 1)[1] in ("first", "second", "third")] == ["first", "second", "third"]
     assert evs[-1]["data"]["outcome"].endswith("2 of 3 members running")
+
+
+def test_constraints_between_parameters_are_checked_after_each_alone():
+    from simulator.errors import ParamError
+
+    assert scenarios.validate("scale", {"nodes": 3, "pods": 330})["pods"] == 330
+    with pytest.raises(ParamError) as exc:
+        scenarios.validate("scale", {"nodes": 3, "pods": 331})
+    assert exc.value.field == "params.pods" and "110" in exc.value.message
