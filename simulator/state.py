@@ -431,6 +431,11 @@ def apply(st: dict, ev: dict) -> dict:
             node = st["nodes"].get(name)
             if node is not None:
                 node["bound"] = node.get("bound", 0) + n
+    elif typ == "kubelet.lifecycle":
+        # The node as the control plane sees it: its kubelet stopped (no heartbeats) or started again.
+        node = st["nodes"].get(ev["instance"])
+        if node is not None:
+            node["kubelet"] = data.get("state")
     elif typ == "kubelet.image.pulled":
         node = st["nodes"].get(ev["instance"])
         if node is not None and data.get("image") not in node["images"]:

@@ -18,7 +18,7 @@ export const ANALOGY = {
 
 export const FRAME_ANALOGY = {
   cluster: { en: "the office building", ko: "오피스 빌딩" },
-  "node:control-plane": { en: "the management floor", ko: "관리층" },
-  "node:worker-1": { en: "a working floor", ko: "업무층" },
-  "node:worker-2": { en: "a working floor", ko: "업무층" },
+  // Every node frame, by its role.
+  "control-plane": { en: "the management floor", ko: "관리층" },
+  worker: { en: "a working floor", ko: "업무층" },
 };

@@ -228,13 +228,24 @@ export class ArchView {
   // is left out).
   renderNodeStatus(state) {
     const nodes = state.nodes || {};
+    const members = (state.etcd && state.etcd.status) || {};
     let key = "";
     for (const name of this.nodeFrames.keys()) {
       const n = nodes[name];
-      if (n) key += `${name}:${n.ready}:${(n.taints || []).map((t) => `${t.key}=${t.value || ""}:${t.effect}`).join(",")};`;
+      if (n) key += `${name}:${n.ready}:${n.kubelet}:${(n.taints || []).map((t) => `${t.key}=${t.value || ""}:${t.effect}`).join(",")};`;
     }
+    for (const [name, m] of Object.entries(members)) key += `${name}:${m.running};`;
     if (key === this.statusKey) return;
     this.statusKey = key;
+    // A stopped kubelet, or a stopped etcd member, is drawn as stopped: greyed, dashed, and saying so.
+    for (const [k, v] of this.boxes) {
+      const b = v.box;
+      const down = b.component === "kubelet" ? Boolean(nodes[b.instance] && nodes[b.instance].kubelet === "stopped")
+        : b.component === "etcd" ? Boolean(members[b.instance] && members[b.instance].running === false) : false;
+      if (v.g.classList.contains("down") === down) continue;
+      v.g.classList.toggle("down", down);
+      if (!v.g.classList.contains("absent")) v.g.querySelector(".comp-role").textContent = down ? gettext("stopped") : ROLE[b.component];
+    }
     for (const [name, f] of this.nodeFrames) {
       const n = nodes[name];
       const notReady = Boolean(n && n.ready === false);
@@ -274,7 +285,7 @@ export class ArchView {
         this.nodeFrames.set(f.node, { g, frame: f });
       }
       const analogy = FRAME_ANALOGY[f.id] || (f.node && FRAME_ANALOGY[f.cls.includes("frame-cp") ? "control-plane" : "worker"]);
-      if (analogy && f.w > 250) el("text", { x: f.x + f.w - 12, y: f.y + 19, class: "frame-analogy", "text-anchor": "end" }, g, pick(analogy));
+      if (analogy && f.w > 400) el("text", { x: f.x + f.w - 12, y: f.y + 19, class: "frame-analogy", "text-anchor": "end" }, g, pick(analogy));
     }
     for (const [node, p] of Object.entries(PODS)) {
       const g = el("g", { class: "pod-area", "data-node": node || "none" }, frames);

@@ -488,6 +488,12 @@ export function apply(st, ev) {
       }
       break;
     }
+    case "kubelet.lifecycle": {
+      // The node as the control plane sees it: its kubelet stopped (no heartbeats) or started again.
+      const node = st.nodes[ev.instance];
+      if (node) node.kubelet = d.state ?? null;
+      break;
+    }
     case "kubelet.image.pulled": {
       const node = st.nodes[ev.instance];
       if (node && !node.images.includes(d.image)) node.images.push(d.image);
