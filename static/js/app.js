@@ -97,7 +97,10 @@ function displayStatus() {
   // The events are the truth; a run message can trail the final event by a moment.
   if (TERMINAL.has(store.state.status)) return store.state.status;
   if (store.run.paused) return "paused";
-  return store.run.status || store.state.status;
+  // The classroom socket can announce the end before this run's stream has delivered the last events:
+  // the run is shown as running until they are here.
+  const status = store.run.status || store.state.status;
+  return TERMINAL.has(status) && store.state.seq < (store.run.last_seq || 0) ? "running" : status;
 }
 
 // Text and attributes are written only when they change: a write, even of the same text, makes the browser
@@ -136,6 +139,8 @@ function renderStatus() {
   renderHud(status);
 }
 
+const POD_LINES = 12;
+
 function renderPods() {
   const box = document.getElementById("pod-status");
   const pods = Object.values(store.state.pods);
@@ -145,7 +150,8 @@ function renderPods() {
     box.textContent = gettext("No Pod yet.");
     return;
   }
-  for (const pod of pods) {
+  // A dozen lines at most: a large run's Pods are counted on the cluster map, not listed here.
+  for (const pod of pods.slice(0, POD_LINES)) {
     const line = document.createElement("div");
     line.className = `pod-line phase-${String(pod.phase).toLowerCase()}`;
     line.dataset.pod = `${pod.namespace}/${pod.name}`;
@@ -169,6 +175,12 @@ function renderPods() {
       line.appendChild(item);
     }
     box.appendChild(line);
+  }
+  if (pods.length > POD_LINES) {
+    const more = document.createElement("div");
+    more.className = "pod-more-line";
+    more.textContent = interpolate(gettext("… and %(n)s more Pods"), { n: pods.length - POD_LINES });
+    box.appendChild(more);
   }
   box.dataset.phase = pods[pods.length - 1].phase;
 }

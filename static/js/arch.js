@@ -42,8 +42,8 @@ const NAME = {
 
 // The diagram is laid out for the run's cluster: up to three control-plane nodes (side by side, each with
 // its API server, etcd member, scheduler and controller-manager, behind a load balancer when there are
-// several) and up to six workers. A bigger cluster keeps the last layout drawn and the cluster map
-// (clustermap.js) shows every node. Before a run, the default is pod-create's cluster: one control-plane
+// several) and up to six workers. In a bigger cluster one frame stands for all the workers and the cluster
+// map (clustermap.js) shows every node. Before a run, the default is pod-create's cluster: one control-plane
 // node (which, as in kind, also runs a kubelet, kube-proxy and runtime) and two workers.
 export const DIAGRAM_MAX = { controlPlanes: 3, workers: 6 };
 const DEFAULT_TOPOLOGY = { controlPlanes: [{ name: "control-plane", on: {} }], workers: ["worker-1", "worker-2"], lb: false };
@@ -59,17 +59,22 @@ export function diagramFits(nodes) {
   return true;
 }
 
-// The run's cluster as the diagram needs it, or null when there is none yet or it is too big to draw.
+// The run's cluster as the diagram needs it, or null before a run has said what it has.
 function topologyOf(state) {
   const nodes = state.nodes || {};
   const names = Object.keys(nodes);
-  if (!names.length || !diagramFits(nodes)) return null;
+  const components = state.components || {};
+  if (!names.length && !Object.keys(components).length) return null;
   const on = {};   // node -> component -> instance running there
-  for (const c of Object.values(state.components || {})) if (c.node) (on[c.node] ||= {})[c.component] = c.instance;
+  for (const c of Object.values(components)) if (c.node) (on[c.node] ||= {})[c.component] = c.instance;
+  const fits = diagramFits(nodes);
   return {
-    controlPlanes: names.filter((n) => nodes[n].role === "control-plane").map((name) => ({ name, on: on[name] || {} })),
-    workers: names.filter((n) => nodes[n].role !== "control-plane"),
-    lb: "load-balancer/load-balancer" in (state.components || {}),
+    controlPlanes: names.filter((n) => nodes[n].role === "control-plane").slice(0, DIAGRAM_MAX.controlPlanes)
+      .map((name) => ({ name, on: on[name] || {} })),
+    // Too many nodes to draw one by one: one frame stands for all workers (the cluster map shows each).
+    workers: fits ? names.filter((n) => nodes[n].role !== "control-plane") : [],
+    many: !fits,
+    lb: "load-balancer/load-balancer" in components,
   };
 }
 
@@ -93,6 +98,16 @@ function computeLayout(topo) {
   const cpLabel = (name) => interpolate(gettext("Node %(name)s · control plane"), { name });
   const wLabel = (name) => interpolate(gettext("Node %(name)s · worker"), { name });
   const C = topo.controlPlanes.length;
+  if (C === 0) {
+    // A control plane hosted off the nodes (the scale scenario): its components, no node agents.
+    frames.push({ id: "control-plane", x: 230, y: 36, w: 945, h: 262, label: gettext("Control plane (hosted, not on a node)"), cls: "frame-node frame-cp" });
+    boxes.push(
+      { component: "etcd", instance: "etcd-1", x: 248, y: 70, w: 236, h: 100 },
+      { component: "scheduler", instance: "scheduler-1", x: 502, y: 70, w: 200, h: 100 },
+      { component: "controller-manager", instance: "controller-manager-1", x: 720, y: 70, w: 225, h: 100 },
+      { component: "apiserver", instance: "apiserver-1", x: 248, y: 186, w: 236, h: 96 },
+    );
+  }
   topo.controlPlanes.forEach((cp, i) => {
     const inst = (component, fallback) => cp.on[component] || fallback;
     const node = cp.name;
@@ -125,6 +140,16 @@ function computeLayout(topo) {
       { component: "container-runtime", instance: node, x: x0 + 32 + 2 * sw, y: 220, w: sw, h: 62 },
     );
   });
+  if (topo.many) {
+    frames.push({ id: "workers", x: 230, y: 315, w: 945, h: 340, cls: "frame-node",
+      label: gettext("Worker nodes: too many to draw one by one - the cluster map below shows each of them") });
+    // One set of agents stands for every node's (a node's kubelet lights it up when it acts).
+    boxes.push(
+      { component: "kubelet", instance: "*", x: 246, y: 350, w: 298, h: 90 },
+      { component: "kube-proxy", instance: "*", x: 554, y: 350, w: 298, h: 90 },
+      { component: "container-runtime", instance: "*", x: 862, y: 350, w: 297, h: 90 },
+    );
+  }
   const W = topo.workers.length;
   topo.workers.forEach((node, i) => {
     const fw = (945 - (W - 1) * 15) / W, x0 = 230 + i * (fw + 15);
@@ -214,8 +239,7 @@ export class ArchView {
     }
     this.nodesSeen = nodes;
     this.nodeCount = count >= 0 ? count : Object.keys(nodes).length;
-    const topo = this.nodeCount ? topologyOf(state) : DEFAULT_TOPOLOGY;
-    if (!topo) return;   // too big to draw: keep the layout, the cluster map shows the nodes
+    const topo = topologyOf(state) || DEFAULT_TOPOLOGY;
     const layout = computeLayout(topo);
     if (layout.key === this.layout.key) return;
     this.layout = layout;
@@ -393,7 +417,7 @@ export class ArchView {
     if (!Object.keys(known).length) return;   // not known yet
     this.absentChecked = known;
     for (const [key, v] of this.boxes) {
-      if (v.box.component === "kubectl") continue;
+      if (v.box.component === "kubectl" || v.box.instance === "*") continue;
       const absent = !(key in known);
       if (v.g.classList.contains("absent") === absent) continue;
       v.g.classList.toggle("absent", absent);
@@ -451,8 +475,9 @@ export class ArchView {
     const PODS = this.layout.pods;
     const perArea = {};
     for (const pod of pods) {
-      // A Pod on a node drawn without a Pod area (an HA control-plane node) is not drawn.
-      if (pod.node && !PODS[pod.node] && this.nodeFrames.has(pod.node)) continue;
+      // A Pod on a node drawn without a Pod area (an HA control-plane node, a node of a cluster too big
+      // to draw node by node) is not drawn; the Pod status list and the cluster map show it.
+      if (pod.node && !PODS[pod.node]) continue;
       const area = pod.node && PODS[pod.node] ? pod.node : "";
       (perArea[area] ||= []).push(pod);
     }

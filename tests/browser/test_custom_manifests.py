@@ -63,6 +63,7 @@ def test_pasted_manifests_are_checked_then_run(stack, new_page, tmp_path):
     with page.expect_response(lambda r: r.url.endswith("/api/runs") and r.request.method == "POST") as info:
         page.click("#run-start")
     assert info.value.status == 201, info.value.text()
+    page.wait_for_function("id => window.k8sDashboard.run && window.k8sDashboard.run.id === id", arg=info.value.json()["id"])
     expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=120_000)
     expect(page.locator('#arch .pod[data-phase="Running"]')).to_have_count(2)
     errors.check()

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from simulator import scenarios
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import SCREENSHOT_DIR, login, screenshot
 
 RUN_TIMEOUT = 90_000
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -35,6 +35,9 @@ def test_scenario_runs_and_ends_with_its_questions_in_korean(stack, new_page, sc
     with teacher.expect_response(lambda r: r.url.endswith("/api/runs") and r.request.method == "POST") as info:
         teacher.click("#run-start")
     assert info.value.status == 201, info.value.text()
+    # The student's page moves to the new run (until then it shows the previous, finished one).
+    student.wait_for_function("id => window.k8sDashboard.run && window.k8sDashboard.run.id === id",
+                              arg=info.value.json()["id"], timeout=RUN_TIMEOUT)
 
     n = len(entry["steps"])
     expect(student.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT)
@@ -62,3 +65,31 @@ def test_scenario_runs_and_ends_with_its_questions_in_korean(stack, new_page, sc
     screenshot(student, f"scenario-{scenario_id}-ko")
     errors.check()
     teacher_errors.check()
+
+
+def test_scale_run_is_drawn_by_the_cluster_map(stack, new_page):
+    _, page, errors = new_page("en-US")
+    login(page, stack)
+    page.select_option("#run-scenario", "scale")
+    # The form's bounds are the installation's (DASHBOARD_MAX_NODES / _PODS, by default Kubernetes' own).
+    expect(page.locator("#param-nodes")).to_have_attribute("max", "5000")
+    expect(page.locator("#param-pods")).to_have_attribute("max", "150000")
+    page.fill("#param-nodes", "40")
+    page.fill("#param-pods", "400")
+    page.select_option("#run-speed", "max")
+    with page.expect_response(lambda r: r.url.endswith("/api/runs") and r.request.method == "POST") as info:
+        page.click("#run-start")
+    page.wait_for_function("id => window.k8sDashboard.run && window.k8sDashboard.run.id === id",
+                           arg=info.value.json()["id"])
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT)
+    # Too many nodes for boxes: the cluster map shows them all, with every Pod bound.
+    expect(page.locator("#cluster-map")).to_be_visible()
+    expect(page.locator("#cluster-map-words")).to_contain_text("40")
+    nodes = page.evaluate("Object.keys(window.k8sDashboard.state.nodes).length")
+    assert nodes == 40
+    bound = page.evaluate("""Object.values(window.k8sDashboard.state.nodes).reduce((n, v) => n + (v.bound || 0), 0)
+                             + Object.values(window.k8sDashboard.state.pods).filter((p) => p.node).length""")
+    assert bound >= 400
+    screenshot(page, "scenario-scale")
+    page.locator("#arch-card").screenshot(path=str(SCREENSHOT_DIR / "ui-scenario-scale-diagram.png"))
+    errors.check()
