@@ -29,7 +29,7 @@ BACKENDS = ("sim", "api")
 SEED_MAX = 2**31 - 1
 RUN_FIELDS = {"scenario", "backend", "params", "speed", "seed", "step_mode"}
 CONTROL_FIELDS = {"action", "speed"}
-FOCUS_FIELDS = {"panel", "run"}
+FOCUS_FIELDS = {"panel", "run", "replay", "pos"}
 
 
 class BadInput(Exception):
@@ -318,6 +318,17 @@ def classroom_focus(request):
         if run is None:
             raise BadInput("run", "no such run")
         focus["run"] = run.id.hex
+    # A replay the presenter shows the class: a finished run and the position in it (events applied).
+    if body.get("replay") is not None:
+        run = get_run(body["replay"]) if isinstance(body["replay"], str) else None
+        if run is None or not run.finished:
+            raise BadInput("replay", "replay must name a finished run")
+        pos = body.get("pos")
+        if isinstance(pos, bool) or not isinstance(pos, int) or not 0 <= pos <= run.last_seq:
+            raise BadInput("pos", f"pos must be an integer from 0 to {run.last_seq}")
+        focus["replay"], focus["pos"] = run.id.hex, pos
+    elif "pos" in body:
+        raise BadInput("pos", "pos is only used with replay")
     set_focus(focus)
     return JsonResponse({"focus": focus}, status=202)
 

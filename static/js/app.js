@@ -409,6 +409,7 @@ function keyAction(action) {
   return () => {
     const r = store.replay;
     if (!r) { live(action); return; }
+    if (!instructor && store.following) setFollowing(false);   // moving a followed replay: exploring now
     if (action === "next") r.next();
     else if (action === "back") r.back();
     else if (action === "pause") r.toggle();
@@ -454,15 +455,29 @@ function renderHud(status) {
 
 // The presenter's page tells the class which panel it opened; a student's page that follows opens it too.
 // A student who opens a panel themselves is exploring: their page stops following until they ask again.
-let focusTimer = 0;
+// What the presenter shows the class: a panel, and the run - live, or a replay at a position. Sent at most
+// every FOCUS_EVERY_MS (a replay that plays moves on many times a second), the last one always.
+const FOCUS_EVERY_MS = 1000;
+const focusOut = { panel: "arch-card", timer: 0, at: 0 };
+function sendFocus() {
+  if (!instructor) return;
+  clearTimeout(focusOut.timer);
+  const wait = Math.max(150, focusOut.at + FOCUS_EVERY_MS - performance.now());
+  focusOut.timer = setTimeout(() => {
+    focusOut.at = performance.now();
+    const body = { panel: focusOut.panel };
+    const r = store.replay;
+    if (r && r.runId) { body.replay = r.runId; body.pos = r.pos; } else if (store.run && store.mode === "live") body.run = store.run.id;
+    postJSON("/api/classroom/focus", body).catch((err) => toast(err.message));
+  }, wait);
+}
+
 document.addEventListener("k8s:panel", (e) => {
   if (e.detail.origin !== "user") return;
-  if (instructor && store.mode === "live") {
-    clearTimeout(focusTimer);
-    const body = { panel: e.detail.id };
-    if (store.run) body.run = store.run.id;
-    focusTimer = setTimeout(() => postJSON("/api/classroom/focus", body).catch((err) => toast(err.message)), 150);
-  } else if (!instructor && store.following) {
+  if (instructor) {
+    focusOut.panel = e.detail.id;
+    sendFocus();
+  } else if (store.following) {
     setFollowing(false);
   }
 });
@@ -507,9 +522,24 @@ async function refollow() {
 
 async function onFocus(focus) {
   store.focus = focus;
-  if (instructor || !store.following || store.mode === "replay") return;
-  if (focus.run && (!store.run || store.run.id !== focus.run)) {
-    try { followRun(await getJSON(`/api/runs/${focus.run}`)); } catch { /* gone: stay */ }
+  if (instructor || !store.following) return;
+  if (focus.replay) {
+    // The presenter replays a finished run: replay it here too, at the same point.
+    if (!store.replay || store.replay.runId !== focus.replay) {
+      let run;
+      try { run = await getJSON(`/api/runs/${focus.replay}`); } catch { return; }
+      if (!store.following || store.focus !== focus) return;   // detached, or newer news, meanwhile
+      await replayRun(run, true);
+    }
+    if (store.replay && store.replay.runId === focus.replay && store.replay.pos !== focus.pos) store.replay.seek(focus.pos);
+  } else {
+    if (store.replay && store.replay.followed) {
+      stopReplay();
+      if (store.latest) followRun(store.latest, true);
+    }
+    if (focus.run && (!store.run || store.run.id !== focus.run)) {
+      try { followRun(await getJSON(`/api/runs/${focus.run}`)); } catch { /* gone: stay */ }
+    }
   }
   openPanel(focus.panel, "follow");
 }
@@ -542,15 +572,19 @@ function renderReplayBar() {
   replayBar.dataset.playing = r.playing ? "true" : "false";
   replayBar.dataset.pos = String(r.pos);
   scheduleRender();
+  if (instructor && r.runId) sendFocus();
 }
 
-function startReplay(run, events, exportHref, filename) {
+// `followed`: a student's page replaying what the presenter replays (it stays following).
+function startReplay(run, events, exportHref, filename, followed = false) {
   if (store.stream) { store.stream.stop(); store.stream = null; }
   if (store.replay) store.replay.stop();
-  if (!instructor && store.following) { store.following = false; renderFollow(); }
+  if (!instructor && store.following && !followed) { store.following = false; renderFollow(); }
   store.mode = "replay";
   store.run = { ...run };
   store.replay = new Replay(events, { load: loadPosition, feed: onEvent, changed: renderReplayBar });
+  store.replay.runId = run.imported ? null : run.id;   // a server's run, which the class can follow
+  store.replay.followed = followed;
   store.conn = "idle";
   exportLink.href = exportHref;
   exportLink.download = filename;
@@ -578,6 +612,7 @@ timeline.addEventListener("input", () => { if (store.replay) store.replay.seek(N
 replaySpeed.addEventListener("change", () => { if (store.replay) store.replay.setSpeed(Number(replaySpeed.value)); });
 document.getElementById("replay-exit").addEventListener("click", () => {
   stopReplay();
+  sendFocus();   // the presenter's class comes back to the live run too
   if (!instructor) setFollowing(true);
   else if (store.latest) followRun(store.latest, true);
   else { resetViews(); scheduleRender(); }
@@ -586,7 +621,7 @@ document.getElementById("replay-exit").addEventListener("click", () => {
 const exportName = (run) => `k8s-run-${run.scenario || "run"}-${String(run.id).slice(0, 8)}.jsonl`;
 const eventsUrl = (run) => `/api/runs/${run.id}/events?since=0&download=1`;
 
-async function replayRun(run) {
+async function replayRun(run, followed = false) {
   let events;
   try {
     const r = await fetch(`/api/runs/${run.id}/events?since=0`, { headers: { Accept: "application/jsonl" } });
@@ -596,7 +631,7 @@ async function replayRun(run) {
     toast(interpolate(gettext("This run cannot be replayed: %(why)s"), { why: err.message || String(err) }));
     return;
   }
-  startReplay(run, events, eventsUrl(run), exportName(run));
+  startReplay(run, events, eventsUrl(run), exportName(run), followed);
 }
 
 const pastList = document.querySelector("#past-runs .past-list");

@@ -178,3 +178,32 @@ def test_replay_steps_exports_and_imports_to_the_same_final_state(stack, new_pag
     assert state_of(student) == live
     student_errors.check()
     teacher_errors.check()
+
+
+def test_students_follow_the_presenters_replay(stack, new_page):
+    _, teacher, teacher_errors = new_page("en-US")
+    login(teacher, stack)
+    run_id = start(teacher, "pod-create")
+    teacher.wait_for_function("id => window.k8sDashboard.run && window.k8sDashboard.run.id === id", arg=run_id)
+    expect(teacher.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT)
+    _, student, student_errors = new_page("ko-KR")
+    student.goto(stack.base_url + "/")
+    expect(student.locator("#follow-bar")).to_have_attribute("data-state", "following")
+
+    # The presenter replays the run: the student's page replays it too, at the presenter's position.
+    teacher.locator(f'#past-runs li[data-run="{run_id}"] .past-replay').click()
+    expect(student.locator("#replay-bar")).to_be_visible(timeout=10_000)
+    expect(student.locator("#follow-bar")).to_have_attribute("data-state", "following")
+    teacher.locator("#narration").click()
+    for _ in range(3):
+        teacher.keyboard.press("ArrowRight")
+        expect(teacher.locator("#replay-bar")).to_have_attribute("data-playing", "false", timeout=30_000)
+    pos = teacher.locator("#replay-bar").get_attribute("data-pos")
+    expect(student.locator("#replay-bar")).to_have_attribute("data-pos", pos, timeout=10_000)
+    expect(current_step(student)).to_have_attribute("data-step", current_step(teacher).get_attribute("data-step"))
+    # The presenter goes back to live: so does the class.
+    teacher.click("#replay-exit")
+    expect(student.locator("#replay-bar")).to_be_hidden(timeout=10_000)
+    expect(student.locator("#run-status")).to_have_attribute("data-status", "succeeded")
+    student_errors.check()
+    teacher_errors.check()

@@ -30,6 +30,8 @@ def test_only_instructors_set_the_focus_and_anyone_reads_it(viewer_client, redis
     ({"panel": "etcd-panel", "run": "not-a-run"}, "run"),
     ({"panel": "etcd-panel", "run": 7}, "run"),
     ({"panel": "etcd-panel", "colour": "red"}, "colour"),
+    ({"panel": "etcd-panel", "pos": 3}, "pos"),
+    ({"panel": "etcd-panel", "replay": "not-a-run", "pos": 1}, "replay"),
 ])
 def test_bad_focus_names_the_field_and_changes_nothing(instructor_client, redis_conn, body, field):
     r = post_json(instructor_client, URL, body)
@@ -70,3 +72,17 @@ def test_the_classroom_socket_relays_the_focus_and_tells_newcomers(stack):
         assert seen[-1]["focus"]["panel"] == "scheduler-panel"
     finally:
         ws.close()
+
+
+@pytest.mark.django_db
+def test_a_replay_focus_names_a_finished_run_and_a_position_in_it(instructor_client, redis_conn):
+    running = Run.objects.create(scenario="pod-create", status=Run.RUNNING, last_seq=40)
+    done = Run.objects.create(scenario="pod-create", status=Run.SUCCEEDED, last_seq=81)
+    for body, field in (({"replay": running.id.hex, "pos": 3}, "replay"), ({"replay": done.id.hex}, "pos"),
+                        ({"replay": done.id.hex, "pos": 82}, "pos"), ({"replay": done.id.hex, "pos": True}, "pos")):
+        r = post_json(instructor_client, URL, {"panel": "arch-card", **body})
+        assert r.status_code == 400 and r.json()["error"]["field"] == field, (body, r.content)
+    assert redis_conn.exists(focus_key()) == 0
+    r = post_json(instructor_client, URL, {"panel": "arch-card", "replay": done.id.hex, "pos": 81})
+    assert r.status_code == 202 and r.json()["focus"] == {"panel": "arch-card", "by": "teacher",
+                                                          "replay": done.id.hex, "pos": 81}
