@@ -119,11 +119,112 @@ class ManifestErrors(Exception):
 class _Loader(yaml.SafeLoader):
     """YAML as sigs.k8s.io/yaml reads it on its way to JSON: timestamps stay strings (JSON has no dates)."""
 
+    def compose_node(self, parent, index):
+        # Remember each anchor's name (for go-yaml's "anchor 'x' value contains itself").
+        event = self.peek_event()
+        node = super().compose_node(parent, index)
+        anchor = None if isinstance(event, yaml.AliasEvent) else getattr(event, "anchor", None)
+        if anchor is not None:
+            self.anchor_names[id(node)] = anchor
+        return node
+
 
 _Loader.yaml_implicit_resolvers = {
     ch: [(tag, rx) for tag, rx in rs if tag != "tag:yaml.org,2002:timestamp"]
     for ch, rs in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _alias_budget_exceeded(decode_count: int, alias_count: int) -> bool:
+    """go-yaml's guard against "billion laughs" documents (gopkg.in/yaml.v2 decode.go, allowedAliasRatio,
+    vendored by sigs.k8s.io/yaml as goyaml.v2): once more than 100 of over 1000 decode operations came from
+    alias expansion, the alias-driven share may be at most 99% up to 400,000 decodes, falling linearly to
+    10% at 4,000,000."""
+    if alias_count <= 100 or decode_count <= 1000:
+        return False
+    low, high = 400_000, 4_000_000
+    if decode_count <= low:
+        allowed = 0.99
+    elif decode_count >= high:
+        allowed = 0.10
+    else:
+        allowed = 0.99 - 0.89 * ((decode_count - low) / (high - low))
+    return alias_count / decode_count > allowed
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _children(node) -> list:
+    """The nodes go-yaml decodes under `node`, in text order: a sequence's items; a mapping's keys and
+    values, except that a merge key `<<` is not decoded and a merged sequence of maps decodes each map."""
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        out = []
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.tag == _MERGE_TAG:
+                out += list(v.value) if isinstance(v, yaml.SequenceNode) else [v]
+            else:
+                out += [k, v]
+        return out
+    return []
+
+
+def check_aliasing(root, anchors: dict[int, str]) -> str | None:
+    """go-yaml's answer for a composed document: None, or the error it would refuse the document with.
+
+    PyYAML's composer hands back the anchored node itself for every `*alias`, so the document is a graph
+    that shares nodes. A first walk, never entering a node twice, finds which (parent, child) slots are
+    aliases: anchors precede their aliases in the text and the walk goes in text order, so the first slot
+    to reach a node is the anchored node itself and every later one is an alias. A second walk then counts
+    the decode operations go-yaml's decoder makes (gopkg.in/yaml.v2 decode.go: decoder.unmarshal,
+    decoder.alias, decoder.mapping, decoder.merge): the document node once, every node where it stands,
+    and at each alias the alias node plus the anchored node's whole subtree again, those counted as
+    alias-driven. It stops as soon as go-yaml would (allowedAliasRatio), so its work is bounded by the
+    document's size times a constant, never by the expansion. An alias whose expansion reaches itself is
+    "anchor 'x' value contains itself". (go-yaml walks a merge sequence backwards; only the moment of
+    refusal can differ, not whether.)"""
+    if root is None:
+        return None
+    aliases: set[tuple[int, int]] = set()
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        fresh = []
+        for i, child in enumerate(_children(node)):
+            if id(child) in seen:
+                aliases.add((id(node), i))
+            else:
+                seen.add(id(child))
+                fresh.append(child)
+        stack.extend(reversed(fresh))
+    decode, alias = 1, 0   # 1: the document node
+    expanding: set[int] = set()
+    # (node, alias depth, reached through an alias) - or (None, id, False): leave that node's expansion.
+    walk: list = [(root, 0, False)]
+    while walk:
+        node, depth, via_alias = walk.pop()
+        if node is None:
+            expanding.discard(depth)
+            continue
+        if via_alias:
+            decode += 1            # the alias node itself ...
+            alias += depth > 0
+            if id(node) in expanding:
+                return f"anchor '{anchors.get(id(node), '')}' value contains itself"
+            expanding.add(id(node))
+            walk.append((None, id(node), False))
+            depth += 1             # ... then (d.aliasDepth++) the anchored node it stands for
+        decode += 1
+        alias += depth > 0
+        if _alias_budget_exceeded(decode, alias):
+            return "document contains excessive aliasing"
+        kids = _children(node)
+        for i in range(len(kids) - 1, -1, -1):
+            walk.append((kids[i], depth, (id(node), i) in aliases))
+    return None
 
 
 def _jsonable(v):
@@ -169,12 +270,20 @@ def parse(name: str, text: str) -> list[tuple[int, int, object]]:
     with the line (and column) where the parser stopped."""
     docs: list[tuple[int, int, object]] = []
     loader = _Loader(text)
+    loader.anchor_names = {}
     try:
         n = 0
         while loader.check_node():
+            loader.anchor_names.clear()
             node = loader.get_node()
             n += 1
             line = node.start_mark.line + 1 if node is not None else 0
+            # Before constructing: _jsonable (and every consumer after it) copies what an alias shares.
+            refused = check_aliasing(node, loader.anchor_names)
+            if refused is not None:
+                # kubectl: `error converting YAML to JSON: yaml: document contains excessive aliasing`
+                # (sigs.k8s.io/yaml YAMLToJSON wraps go-yaml's error, which failf prefixes with "yaml: ").
+                raise ManifestError(name, n, "", f"error converting YAML to JSON: yaml: {refused}")
             docs.append((n, line, loader.construct_document(node) if node is not None else None))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -237,6 +346,19 @@ def _shape(name: str, index: int, line: int, value, item: int | None = None) -> 
     return Doc(name, index, value, k, item, line), []
 
 
+def _decode_checks(doc: Doc) -> list[ManifestError]:
+    """What the API server would answer with 400 before anything else: a value of the wrong JSON type for
+    its field, which the body cannot be decoded into the Go type with (simulator.apiserver.decode). The
+    message is the server's; the field is named with its indexes and keys, as the other checks name it."""
+    from .apiserver import decode
+
+    err = decode.check(doc.kind.kind, doc.obj)
+    if err is None:
+        return []
+    msg = decode.bad_request_message(doc.kind.kind, doc.kind.api_version, err)
+    return [ManifestError(doc.file, doc.index, doc.field(err.path), msg)]
+
+
 def _api_checks(doc: Doc) -> list[ManifestError]:
     """What the API server would answer with 422 (defaults first, then validation), run without a server."""
     from .apiserver import defaults, validation
@@ -288,7 +410,8 @@ def load(paths: list[str], stdin=None) -> list[Doc]:
                 doc, errs = _shape(name, index, line, v, item)
                 errors += errs
                 if doc is not None:
-                    errs = _api_checks(doc)
+                    # Decoding comes first: a body the server cannot decode is never defaulted nor validated.
+                    errs = _decode_checks(doc) or _api_checks(doc)
                     errors += errs
                     if not errs:
                         docs.append(doc)

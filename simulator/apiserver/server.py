@@ -39,6 +39,7 @@ from ..component import Component
 from ..kernel import Environment, Future
 from ..trace import Tracer, ref
 from . import admission as adm
+from . import decode as decode_mod
 from . import authz as authz_mod
 from . import defaults as defaults_mod
 from . import patch as patch_mod
@@ -196,6 +197,17 @@ def _validate(kind: str, obj: dict, old: dict | None) -> list[dict]:
     if kind == "Pod" and old is None:
         errs += [e for e in validation_mod.validate_pod(obj) if e["field"] != "metadata.name" or not errs]
     return errs
+
+
+def _decode_error(info: registry.ResourceInfo, body: dict) -> dict | None:
+    """Decoding the body into the Go type (handlers/create.go, update.go: the decode error goes through
+    transformDecodeError and is a 400 BadRequest): a JSON value of the wrong type for a field."""
+    err = decode_mod.check(info.kind, body)
+    if err is None:
+        return None
+    kind = body.get("kind") if isinstance(body.get("kind"), str) and body.get("kind") else info.kind
+    api_version = body.get("apiVersion") if isinstance(body.get("apiVersion"), str) and body.get("apiVersion") else info.api_version
+    return st.bad_request(decode_mod.bad_request_message(kind, api_version, err, info.kind))
 
 
 _SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
@@ -991,6 +1003,9 @@ class ApiServer(Component):
     def _create(self, req: Request, user: UserInfo, info: registry.ResourceInfo, body) -> Generator:
         if not isinstance(body, dict):
             return self._fail(req, st.bad_request("the body of the request was in an unknown format"), user)
+        bad = _decode_error(info, body)
+        if bad is not None:
+            return self._fail(req, bad, user)
         obj = _clone(body)
         meta = obj.get("metadata")
         if not isinstance(meta, dict):
@@ -1116,6 +1131,10 @@ class ApiServer(Component):
             bname = (body.get("metadata") or {}).get("name")
             if req.subresource != "scale" and bname and bname != req.name:
                 return self._fail(req, st.bad_request(f"the name of the object ({bname}) does not match the name on the URL ({req.name})"), user)
+            if req.subresource != "scale":
+                bad = _decode_error(info, body)
+                if bad is not None:
+                    return self._fail(req, bad, user)
         fresh = False
         for _attempt in range(8):
             if fresh:

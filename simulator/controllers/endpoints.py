@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Generator
 
 from .. import ids
-from .base import Controller, deep, map_selector_matches, ok, pod_ready, split_key
+from .base import Controller, WorkQueue, deep, map_selector_matches, ok, pod_ready, split_key
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
@@ -171,7 +171,15 @@ class _ServiceController(Controller):
         self.inf["pods"].add_handler(self._on_pod)
 
     def _on_pod(self, kind: str, old: dict | None, pod: dict) -> None:
-        """getPodServiceMemberships for the old and the new labels."""
+        """addPod / deletePod: every Service selecting the Pod. updatePod: only when the change matters to
+        an endpoint (endpointslice util GetServicesToUpdateOnPodChange), for the Services of the old and
+        the new labels."""
+        if kind == "MODIFIED" and old is not None:
+            if old["metadata"].get("resourceVersion") == pod["metadata"].get("resourceVersion"):
+                return  # a resync
+            if not _pod_endpoints_changed(old, pod) and \
+                    (old["metadata"].get("labels") or {}) == (pod["metadata"].get("labels") or {}):
+                return
         ns = pod["metadata"]["namespace"]
         for svc in self.inf["services"].list(ns):
             sel = svc["spec"].get("selector")
@@ -180,17 +188,40 @@ class _ServiceController(Controller):
                 self.enqueue(svc)
 
 
+def _pod_endpoints_changed(old: dict, new: dict) -> bool:
+    """podEndpointsChanged (staging/src/k8s.io/endpointslice/util/controller_utils.go), the pod half: the
+    deletion timestamp, readiness, the Pod IPs, hostname and subdomain. (Name, namespace, UID and
+    nodeName are immutable once the Pod has an IP.)"""
+    if old["metadata"].get("deletionTimestamp") != new["metadata"].get("deletionTimestamp"):
+        return True
+    if pod_ready(old) != pod_ready(new):
+        return True
+    ips = lambda p: [x.get("ip") for x in (p.get("status") or {}).get("podIPs") or []] or \
+        ([p["status"]["podIP"]] if (p.get("status") or {}).get("podIP") else [])  # noqa: E731
+    if ips(old) != ips(new):
+        return True
+    return any(old["spec"].get(f) != new["spec"].get(f) for f in ("hostname", "subdomain"))
+
+
 class EndpointsController(_ServiceController):
     NAME = "endpoints"
     SOURCE = "endpoint-controller"
     WORKERS = 5
     RESOURCES = ("services", "pods", "endpoints")
 
+    def __init__(self, cm):
+        super().__init__(cm)
+        # staleEndpointsTracker (pkg/controller/endpoint/endpoints_tracker.go): key -> the resourceVersion
+        # this controller last replaced with an update. Seeing it again in the lister means the informer
+        # has not caught up with our own write: acting on it would compare against stale subsets.
+        self.stale_rv: dict[str, str] = {}
+
     def sync(self, key: str) -> Generator:
         ns, name = split_key(key)
         svc = self.inf["services"].get(key)
         cur = self.inf["endpoints"].get(key)
         if svc is None:
+            self.stale_rv.pop(key, None)
             # The Endpoints object is deleted with its Service.
             if cur is not None:
                 yield self.client.delete("endpoints", name, namespace=ns)
@@ -198,6 +229,10 @@ class EndpointsController(_ServiceController):
             return ("none", None, None)
         if not svc["spec"].get("selector"):
             return ("none", None, None)  # a Service without selector: its Endpoints are the user's
+        if cur is not None and self.stale_rv.get(key) == cur["metadata"].get("resourceVersion"):
+            # syncService: return the error; handleErr requeues the key with back-off.
+            return ("error", None, None, f"endpoints informer cache is out of date, resource version "
+                                         f"{cur['metadata'].get('resourceVersion')} already processed for endpoints {key}")
         subsets = endpoint_subsets(svc, _selected_pods(self.inf, svc))
         labels = endpoints_labels(svc)
         ready = sum(len(s.get("addresses", [])) for s in subsets)
@@ -222,12 +257,103 @@ class EndpointsController(_ServiceController):
             resp = yield self.client.update("endpoints", body, namespace=ns)
             verb = "updated"
         if not ok(resp):
+            msg = ((getattr(resp, "status", None) or {}).get("message", "")) if resp is not None else "no response"
+            if cur is None:
+                self.record_event(body, "Warning", "FailedToCreateEndpoint",
+                                  f"Failed to create endpoint for service {ns}/{name}: {msg}")
+            else:
+                self.record_event(body, "Warning", "FailedToUpdateEndpoint",
+                                  f"Failed to update endpoint {ns}/{name}: {msg}")
             return ("error", desired, None, f"{verb} Endpoints: {getattr(resp, 'code', '?')}")
+        if cur is not None and (resp.body or {}).get("metadata", {}).get("resourceVersion") != cur["metadata"].get("resourceVersion"):
+            self.stale_rv[key] = cur["metadata"].get("resourceVersion")
         prev = None
         if cur is not None:
             prev = {"ready": sum(len(s.get("addresses", [])) for s in cur.get("subsets") or []),
                     "notReady": sum(len(s.get("notReadyAddresses", [])) for s in cur.get("subsets") or [])}
         return (f"{verb} Endpoints ({ready} ready, {not_ready} not ready)", desired, prev)
+
+
+DELETION_EXPECTED = -1
+
+
+class EndpointSliceTracker:
+    """endpointSliceTracker (staging/src/k8s.io/endpointslice/util/endpointslice_tracker.go): the
+    generation of every EndpointSlice this controller wrote, by Service, so that it can tell its own
+    writes coming back through the informer from other changes, and tell when the informer has not yet
+    seen them (StaleSlices) - then a sync would act on a cache without its own latest writes, creating a
+    second slice for a Service whose first one is still in flight."""
+
+    def __init__(self):
+        self.by_service: dict[str, dict[str, int]] = {}   # "ns/service" -> slice uid -> generation
+        self.service_uid: dict[str, str] = {}
+
+    @staticmethod
+    def _svc_key(sl: dict) -> str:
+        return f"{sl['metadata']['namespace']}/{(sl['metadata'].get('labels') or {}).get(SERVICE_NAME_LABEL, '')}"
+
+    def has(self, sl: dict) -> bool:
+        return sl["metadata"].get("uid") in self.by_service.get(self._svc_key(sl), {})
+
+    def should_sync(self, sl: dict) -> bool:
+        """Not a slice we wrote, or changed since (a newer generation)."""
+        gens = self.by_service.get(self._svc_key(sl))
+        if gens is None:
+            return True
+        g = gens.get(sl["metadata"].get("uid"))
+        return g is None or sl["metadata"].get("generation", 0) > g
+
+    def stale_slices(self, svc_key: str, svc_uid: str, slices: list[dict]) -> bool:
+        """True when the informer lags behind our writes: a slice older than we wrote it, one we deleted
+        still there, or one we wrote missing. A new Service UID drops what was tracked for the old one."""
+        tracked_uid = self.service_uid.get(svc_key)
+        if tracked_uid and svc_uid and tracked_uid != svc_uid:
+            self.by_service.pop(svc_key, None)
+        self.service_uid[svc_key] = svc_uid
+        gens = self.by_service.get(svc_key)
+        if gens is None:
+            return False
+        provided = set()
+        for sl in slices:
+            uid = sl["metadata"].get("uid")
+            provided.add(uid)
+            g = gens.get(uid)
+            if g is not None and (g == DELETION_EXPECTED or g > sl["metadata"].get("generation", 0)):
+                return True
+        return any(g != DELETION_EXPECTED and uid not in provided for uid, g in gens.items())
+
+    def update(self, sl: dict) -> None:
+        self.by_service.setdefault(self._svc_key(sl), {})[sl["metadata"].get("uid")] = sl["metadata"].get("generation", 0)
+
+    def expect_deletion(self, sl: dict) -> None:
+        self.by_service.setdefault(self._svc_key(sl), {})[sl["metadata"].get("uid")] = DELETION_EXPECTED
+
+    def handle_deletion(self, sl: dict) -> bool:
+        """Forget the slice; False when its deletion was not ours to expect."""
+        gens = self.by_service.get(self._svc_key(sl))
+        if gens is not None:
+            g = gens.pop(sl["metadata"].get("uid"), None)
+            if g is not None and g != DELETION_EXPECTED:
+                return False
+        return True
+
+    def delete_service(self, svc_key: str) -> None:
+        self.by_service.pop(svc_key, None)
+        self.service_uid.pop(svc_key, None)
+
+
+# endpointslice_controller.go: the queue's rate limiter backs off from 1 s (defaultSyncBackOff) to 1000 s
+# (maxSyncBackOff), and a change to a slice queues its Service after endpointSliceChangeMinSyncDelay.
+SYNC_BACKOFF = 1.0
+MAX_SYNC_BACKOFF = 1000.0
+SLICE_CHANGE_MIN_SYNC_DELAY = 1.0
+
+
+class _SliceQueue(WorkQueue):
+    def when(self, key: str) -> float:
+        n = self.failures.get(key, 0)
+        self.failures[key] = n + 1
+        return min(SYNC_BACKOFF * (2 ** n), MAX_SYNC_BACKOFF)
 
 
 class EndpointSliceController(_ServiceController):
@@ -236,14 +362,45 @@ class EndpointSliceController(_ServiceController):
     WORKERS = 5
     RESOURCES = ("services", "pods", "endpointslices", "nodes")
 
+    def __init__(self, cm):
+        super().__init__(cm)
+        self.queue = _SliceQueue(self.env, self.NAME)
+        self.tracker = EndpointSliceTracker()
+
+    def start(self) -> None:
+        if self.queue.shutting_down:
+            self.queue = _SliceQueue(self.env, self.NAME)
+        super().start()
+
     def register(self) -> None:
         super().register()
         self.inf["endpointslices"].add_handler(self._on_slice)
 
     def _on_slice(self, kind: str, old: dict | None, sl: dict) -> None:
-        labels = sl["metadata"].get("labels") or {}
-        if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(SERVICE_NAME_LABEL):
-            self.enqueue(f"{sl['metadata']['namespace']}/{labels[SERVICE_NAME_LABEL]}")
+        """onEndpointSliceAdd / Update / Delete: a managed slice's Service is synced again unless the
+        change is one of this controller's own writes coming back (the tracker knows its generation)."""
+        def managed(s: dict | None) -> bool:
+            labels = (s or {}).get("metadata", {}).get("labels") or {}
+            return labels.get(MANAGED_BY_LABEL) == MANAGED_BY and bool(labels.get(SERVICE_NAME_LABEL))
+
+        def managed_by_changed(a: dict | None, b: dict) -> bool:
+            la = ((a or {}).get("metadata", {}).get("labels") or {}).get(MANAGED_BY_LABEL)
+            return a is not None and la != (b["metadata"].get("labels") or {}).get(MANAGED_BY_LABEL)
+
+        def queue(s: dict) -> None:
+            svc = (s["metadata"].get("labels") or {}).get(SERVICE_NAME_LABEL)
+            if svc and self.running:
+                self.queue.add_after(f"{s['metadata']['namespace']}/{svc}", SLICE_CHANGE_MIN_SYNC_DELAY)
+
+        if kind == "DELETED":
+            if managed(sl) and self.tracker.has(sl) and not self.tracker.handle_deletion(sl):
+                queue(sl)
+            return
+        if managed_by_changed(old, sl) or (managed(sl) and self.tracker.should_sync(sl)):
+            queue(sl)
+            if old is not None and (old["metadata"].get("labels") or {}).get(SERVICE_NAME_LABEL) != \
+                    (sl["metadata"].get("labels") or {}).get(SERVICE_NAME_LABEL):
+                queue(old)
 
     def _desired(self, svc: dict) -> list[dict]:
         def zone_of(node: str) -> str | None:
@@ -258,9 +415,16 @@ class EndpointSliceController(_ServiceController):
                 if (s["metadata"].get("labels") or {}).get(SERVICE_NAME_LABEL) == name
                 and (s["metadata"].get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY]
         if svc is None or not svc["spec"].get("selector"):
+            if svc is None:
+                self.tracker.delete_service(key)
             for s in mine:  # the garbage collector would remove them with their Service, too
                 yield self.client.delete("endpointslices", s["metadata"]["name"], namespace=ns)
             return (f"deleted {len(mine)} slice(s)" if mine else "none", None, None)
+        # dropEndpointSlicesPendingDeletion, then: is the informer behind this controller's own writes?
+        # Then return the error (requeued with back-off) rather than act on the stale cache.
+        mine = [s for s in mine if not s["metadata"].get("deletionTimestamp")]
+        if self.tracker.stale_slices(key, svc["metadata"].get("uid", ""), mine):
+            return ("error", None, None, "EndpointSlice informer cache is out of date")
         desired = self._desired(svc)
         labels = slice_labels(svc)
         count = lambda sls: {"ready": sum(1 for d in sls for e in d.get("endpoints") or [] if e["conditions"].get("ready")),  # noqa: E731
@@ -289,6 +453,7 @@ class EndpointSliceController(_ServiceController):
                 resp = yield self.client.update("endpointslices", body, namespace=ns)
                 if not ok(resp):
                     return ("error", count(desired), count(existing), f"update EndpointSlice: {getattr(resp, 'code', '?')}")
+                self.tracker.update(resp.body)
                 actions.append(f"updated {cur['metadata']['name']}")
             else:
                 m = svc["metadata"]
@@ -302,9 +467,11 @@ class EndpointSliceController(_ServiceController):
                 resp = yield self.client.create("endpointslices", body, namespace=ns)
                 if not ok(resp):
                     return ("error", count(desired), count(existing), f"create EndpointSlice: {getattr(resp, 'code', '?')}")
+                self.tracker.update(resp.body)
                 actions.append(f"created {resp.body['metadata']['name']}")
         for s in existing:
             if s["metadata"]["name"] not in used:
+                self.tracker.expect_deletion(s)
                 yield self.client.delete("endpointslices", s["metadata"]["name"], namespace=ns)
                 actions.append(f"deleted {s['metadata']['name']}")
         if not actions:

@@ -130,8 +130,10 @@ DEPLOYMENT_THEN_BAD = custom.DEFAULT.split("---\n")[1] + "---\n" + custom.DEFAUL
     (custom.DEFAULT.replace("replicas: 2", "replicas: 101"),
      "document 1: spec.replicas: Invalid value: 101: at most 100 Pods in all in this scenario"),
     (custom.DEFAULT.replace("replicas: 2", 'replicas: "2"'),
-     'document 1: spec.replicas: Invalid value: "2": must be an integer'),
-    (CONFIGMAP.format(name="a") + "---\n" + ALIAS_BOMB, "document 2: YAML: excessive aliasing"),
+     'document 1: spec.replicas: Deployment in version "v1" cannot be handled as a Deployment: json: '
+     'cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32'),
+    (CONFIGMAP.format(name="a") + "---\n" + ALIAS_BOMB,
+         "document 2: error converting YAML to JSON: yaml: document contains excessive aliasing"),
     ("#" * (custom.MAX_LENGTH + 1), f"must be at most {custom.MAX_LENGTH} characters"),
 ], ids=["not-yaml", "not-an-object", "unknown-kind", "wrong-api-version", "kind-not-simulated", "invalid-field",
         "duplicate", "too-many-documents", "no-objects", "too-many-pods", "replicas-not-an-integer", "alias-bomb", "too-long"])
