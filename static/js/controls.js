@@ -8,6 +8,28 @@ function csrfToken() {
   return m ? decodeURIComponent(m[1]) : "";
 }
 
+// The server's own messages for the run form, in the page's language (the API speaks English, as
+// Kubernetes does; messages quoted from Kubernetes - a manifest's field errors - stay as they are).
+const MESSAGES = [
+  [/^must be between (-?\d+) and (-?\d+)$/, (m) => interpolate(gettext("must be between %(min)s and %(max)s"), { min: m[1], max: m[2] })],
+  [/^must be an integer$/, () => gettext("must be a whole number")],
+  [/^must be true or false$/, () => gettext("must be true or false")],
+  [/^must be one of: (.*)$/, (m) => interpolate(gettext("must be one of: %(list)s"), { list: m[1] })],
+  [/^must be at most (\d+) characters$/, (m) => interpolate(gettext("must be at most %(n)s characters"), { n: m[1] })],
+  [/^must be at most (\d+) on this installation \((\w+)\)$/, (m) => interpolate(gettext("must be at most %(n)s on this installation (setting %(setting)s)"), { n: m[1], setting: m[2] })],
+  [/^must be at most 110 x nodes \((\d+) for (\d+) nodes\)/, (m) => interpolate(gettext("at most 110 Pods per node: %(max)s for %(nodes)s nodes"), { max: m[1], nodes: m[2] })],
+  [/^you already have (\d+) run\(s\) in progress \(at most (\d+)/, (m) => interpolate(gettext("You already have %(n)s runs in progress (at most %(max)s). Cancel one or let it finish first."), { n: m[1], max: m[2] })],
+  [/^the run has already \w+$/, () => gettext("This run has already finished.")],
+];
+
+export function localize(message) {
+  for (const [re, fmt] of MESSAGES) {
+    const m = re.exec(message);
+    if (m) return fmt(m);
+  }
+  return message;
+}
+
 // POST JSON; resolves to the parsed body, or throws {status, field, message}.
 export async function postJSON(url, body) {
   let r;
@@ -31,7 +53,7 @@ export async function postJSON(url, body) {
       else if (r.status === 409) message = gettext("This run has already finished.");
       else message = interpolate(gettext("The server answered with status %(status)s."), { status: r.status });
     }
-    throw { status: r.status, field: err.field || null, message };
+    throw { status: r.status, field: err.field || null, message: localize(message) };
   }
   return data;
 }

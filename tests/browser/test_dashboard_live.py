@@ -184,3 +184,18 @@ def test_dropped_socket_resumes_without_losing_or_repeating_events(stack, new_pa
     seqs = [int(s) for s in page.eval_on_selector_all("#event-log li.log-line", "els => els.map(e => e.dataset.seq)")]
     assert seqs == list(range(1, api["last_seq"] + 1))
     errors.check()
+
+
+def test_form_errors_speak_the_pages_language(stack, new_page):
+    _, page, errors = new_page("ko-KR")
+    login(page, stack)
+    page.select_option("#run-scenario", "deployment-reconcile")
+    page.fill("#param-replicas", "99")
+    with page.expect_response(lambda r: r.url.endswith("/api/runs") and r.request.method == "POST") as info:
+        page.click("#run-start")
+    assert info.value.status == 400 and info.value.json()["error"]["message"] == "must be between 1 and 6"
+    alert = page.locator("#run-error")
+    expect(alert).to_contain_text("1에서 6 사이여야 합니다")
+    expect(alert).to_contain_text(page.locator('label[for="param-replicas"]').inner_text())
+    errors.ignore(400, "/api/runs")
+    errors.check()
