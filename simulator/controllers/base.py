@@ -15,6 +15,7 @@ Upstream pieces modelled here:
 """
 from __future__ import annotations
 
+import bisect
 import copy
 from collections import deque
 from typing import Any, Callable, Generator, Iterable
@@ -88,9 +89,12 @@ def condition(obj: dict, ctype: str) -> dict | None:
 
 
 def pod_ready(pod: dict) -> bool:
-    """podutil.IsPodReady: the Ready condition is True."""
-    c = condition(pod, "Ready")
-    return bool(c and c.get("status") == "True")
+    """podutil.IsPodReady: the Ready condition is True. (`condition`, inlined: controllers call this for
+    every Pod of a workload on each sync.)"""
+    for c in pod.get("status", {}).get("conditions", []) or []:
+        if c.get("type") == "Ready":
+            return c.get("status") == "True"
+    return False
 
 
 def parse_time(ts: str | None) -> float | None:
@@ -204,7 +208,14 @@ class _Waiter:
 
 # ---------------------------------------------------------------------------------------------------
 class SharedInformer:
-    """One LIST + WATCH of a resource for the whole controller-manager; an indexer keyed "ns/name"."""
+    """One LIST + WATCH of a resource for the whole controller-manager; an indexer keyed "ns/name".
+
+    Like client-go's cache.Indexer (tools/cache/thread_safe_store.go), the store keeps indices that are
+    updated on every add, update and delete, so a lister reads one bucket instead of scanning the store:
+    the namespace index (cache.NamespaceIndex, what `list(ns)` reads) and any added with `add_index`
+    (e.g. the ReplicaSet controller's Pods by controller UID). Invariant: every bucket, and the list of
+    all keys, is kept in key order - the order `sorted(store)` gives - so listers return the same
+    sequence as sorting the whole store per call did, at O(bucket) instead of O(store log store)."""
 
     def __init__(self, api, resource: str, who: dict, is_running: Callable[[], bool]):
         self.api = api
@@ -214,6 +225,9 @@ class SharedInformer:
         self.store: dict[str, dict] = {}
         self.handlers: list[Callable[[str, dict | None, dict], None]] = []
         self.started = False
+        self._keys: list[str] = []                                   # every key, in order
+        self._indexers: dict[str, Callable[[str, dict], Iterable]] = {NAMESPACE_INDEX: _namespace_of}
+        self._indices: dict[str, dict[Any, list[str]]] = {NAMESPACE_INDEX: {}}
 
     def add_handler(self, fn: Callable[[str, dict | None, dict], None]) -> None:
         """fn(kind, old, new): kind ADDED / MODIFIED / DELETED (for DELETED, new is the last state).
@@ -224,8 +238,19 @@ class SharedInformer:
         addNotification{isInInitialList: true}). A late handler therefore misses nothing."""
         self.handlers.append(fn)
         if self.started:
-            for k in sorted(self.store):
+            for k in list(self._keys):
                 fn("ADDED", None, self.store[k])
+
+    def add_index(self, name: str, fn: Callable[[str, dict], Iterable]) -> None:
+        """cache.Indexer.AddIndexers: fn(key, obj) gives the (hashable) index values of an object."""
+        if name in self._indexers:
+            return
+        self._indexers[name] = fn
+        index: dict[Any, list[str]] = {}
+        self._indices[name] = index
+        for k in self._keys:   # already in key order: appending keeps every bucket ordered
+            for v in fn(k, self.store[k]):
+                index.setdefault(v, []).append(k)
 
     def start(self) -> None:
         if not self.started:
@@ -238,12 +263,11 @@ class SharedInformer:
                 fresh[key_of(obj)] = obj
         gone = [k for k in self.store if k not in fresh]
         for k in gone:
-            old = self.store.pop(k)
+            old = self._delete(k)
             for h in list(self.handlers):
                 h("DELETED", old, old)
         for k, obj in fresh.items():
-            old = self.store.get(k)
-            self.store[k] = obj
+            old = self._put(k, obj)
             for h in list(self.handlers):
                 h("ADDED" if old is None else "MODIFIED", old, obj)
 
@@ -255,24 +279,85 @@ class SharedInformer:
         if kind == "DELETED":
             if old is None:
                 return
-            del self.store[k]
+            self._delete(k)
         else:
             if old is not None and _rv(old) > _rv(obj):
                 return  # an older state than the one already listed
-            self.store[k] = obj
+            self._put(k, obj)
             kind = "ADDED" if old is None else "MODIFIED"
         for h in list(self.handlers):
             h(kind, old, obj)
+
+    def _put(self, k: str, obj: dict) -> dict | None:
+        """Store obj under k and update the indices; returns the previous object."""
+        old = self.store.get(k)
+        self.store[k] = obj
+        if old is None:
+            _insort(self._keys, k)
+        for name, fn in self._indexers.items():
+            index = self._indices[name]
+            before = () if old is None else fn(k, old)
+            after = fn(k, obj)
+            if before == after:
+                continue
+            for v in before:
+                if v not in after:
+                    _remove(index, v, k)
+            for v in after:
+                if v not in before:
+                    _insort(index.setdefault(v, []), k)
+        return old
+
+    def _delete(self, k: str) -> dict:
+        old = self.store.pop(k)
+        keys = self._keys
+        del keys[bisect.bisect_left(keys, k)]
+        for name, fn in self._indexers.items():
+            for v in fn(k, old):
+                _remove(self._indices[name], v, k)
+        return old
 
     # listers
     def get(self, key: str) -> dict | None:
         return self.store.get(key)
 
     def list(self, namespace: str | None = None) -> list[dict]:
+        store = self.store
         if namespace is None:
-            return [self.store[k] for k in sorted(self.store)]
-        p = namespace + "/"
-        return [self.store[k] for k in sorted(self.store) if k.startswith(p)]
+            return [store[k] for k in self._keys]
+        return [store[k] for k in self._indices[NAMESPACE_INDEX].get(namespace, ())]
+
+    def by_index(self, name: str, value: Any) -> list[dict]:
+        """cache.Indexer.ByIndex: the objects whose index `name` holds value, in key order."""
+        store = self.store
+        return [store[k] for k in self._indices[name].get(value, ())]
+
+
+NAMESPACE_INDEX = "namespace"
+
+
+def _namespace_of(key: str, obj: dict) -> tuple[str, ...]:
+    """cache.MetaNamespaceIndexFunc, from the key: cluster-scoped objects ("name", no "/") are in no
+    namespace bucket, as `list(ns)` never returned them."""
+    i = key.find("/")
+    return (key[:i],) if i >= 0 else ()
+
+
+def _insort(keys: list[str], k: str) -> None:
+    i = bisect.bisect_left(keys, k)
+    if i == len(keys) or keys[i] != k:
+        keys.insert(i, k)
+
+
+def _remove(index: dict[Any, list[str]], v: Any, k: str) -> None:
+    keys = index.get(v)
+    if not keys:
+        return
+    i = bisect.bisect_left(keys, k)
+    if i < len(keys) and keys[i] == k:
+        del keys[i]
+        if not keys:
+            del index[v]
 
 
 def _rv(obj: dict) -> int:

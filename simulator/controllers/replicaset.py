@@ -21,10 +21,27 @@ DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 
+# controller.PodControllerUIDIndex (pkg/controller/controller_utils.go AddPodControllerUIDIndexer): the
+# Pods informer indexed by the UID of each Pod's controller, orphans under a per-namespace key, so a sync
+# reads the Pods of its ReplicaSet (and the orphans it may adopt) rather than every Pod of the namespace.
+CONTROLLER_UID_INDEX = "controllerUID"
+
+
+def pod_controller_index(key: str, pod: dict) -> tuple:
+    """Index values of a Pod: ("owned", ns, controller uid) or ("orphan", ns); namespaced Pods only."""
+    i = key.find("/")
+    if i < 0:
+        return ()
+    ref = controller_ref(pod)
+    return (("orphan", key[:i]),) if ref is None else (("owned", key[:i], ref.get("uid")),)
+
+
+_INACTIVE_PHASES = ("Succeeded", "Failed")
+
 
 def is_pod_active(pod: dict) -> bool:
     """controller.IsPodActive: not Succeeded/Failed and not being deleted."""
-    return pod.get("status", {}).get("phase") not in ("Succeeded", "Failed") and \
+    return pod.get("status", {}).get("phase") not in _INACTIVE_PHASES and \
         not pod["metadata"].get("deletionTimestamp")
 
 
@@ -141,6 +158,7 @@ class ReplicaSetController(Controller):
 
     def register(self) -> None:
         self.inf["replicasets"].add_handler(self._on_rs)
+        self.inf["pods"].add_index(CONTROLLER_UID_INDEX, pod_controller_index)
         self.inf["pods"].add_handler(self._on_pod)
 
     # -- handlers --
@@ -195,16 +213,18 @@ class ReplicaSetController(Controller):
         ns, _ = split_key(key)
         want = rs["spec"].get("replicas", 1)
         uid = rs["metadata"].get("uid")
-        pods = self.inf["pods"].list(ns)
-        owned, orphans = [], []
-        for p in pods:
-            ref = controller_ref(p)
-            if ref is None:
-                if selector_matches(rs["spec"].get("selector"), p["metadata"].get("labels")) and is_pod_active(p) \
-                        and not rs["metadata"].get("deletionTimestamp"):
-                    orphans.append(p)
-            elif ref.get("uid") == uid:
-                owned.append(p)
+        # The same Pods, in the same (key) order, as filtering list(ns) by controller: read from the index.
+        pod_inf = self.inf["pods"]
+        owned = pod_inf.by_index(CONTROLLER_UID_INDEX, ("owned", ns, uid))
+        orphans = [p for p in pod_inf.by_index(CONTROLLER_UID_INDEX, ("orphan", ns))
+                   if selector_matches(rs["spec"].get("selector"), p["metadata"].get("labels")) and is_pod_active(p)
+                   and not rs["metadata"].get("deletionTimestamp")]
+        # Every Pod of the namespace is needed only to rank a scale-down (_related_pods). It is taken as of
+        # the sync's start: now if adoption is about to yield, else when asked (nothing has yielded by then).
+        snapshot = pod_inf.list(ns) if orphans else None
+
+        def pods() -> list[dict]:
+            return snapshot if snapshot is not None else pod_inf.list(ns)
         for p in orphans:  # ClaimPods: adopt matching orphans (a patch adding our controllerRef)
             patch = {"metadata": {"ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
                                                        "name": rs["metadata"]["name"], "uid": uid,
@@ -213,7 +233,8 @@ class ReplicaSetController(Controller):
             resp = yield self.client.patch("pods", p["metadata"]["name"], patch, namespace=ns)
             if ok(resp):
                 owned.append(resp.body)
-        active = [p for p in owned if is_pod_active(p)]
+        active = [p for p in owned if p.get("status", {}).get("phase") not in _INACTIVE_PHASES
+                  and not p["metadata"].get("deletionTimestamp")]   # is_pod_active, inlined: a hot loop
         action = "none"
         if self.expectations.satisfied(key) and not rs["metadata"].get("deletionTimestamp"):
             action = yield from self._manage(rs, key, active, pods)
@@ -223,7 +244,8 @@ class ReplicaSetController(Controller):
             return (action, want, len(active), action)
         return (action, want, len(active))
 
-    def _manage(self, rs: dict, key: str, active: list[dict], all_pods: list[dict]) -> Generator:
+    def _manage(self, rs: dict, key: str, active: list[dict], all_pods) -> Generator:
+        """all_pods(): every Pod of the namespace as of the sync's start."""
         want = rs["spec"].get("replicas", 1)
         diff = len(active) - want
         ns = rs["metadata"]["namespace"]
@@ -234,7 +256,7 @@ class ReplicaSetController(Controller):
             return f"created {created} pod(s)" + (f" ({n - created} failed)" if created < n else "")
         if diff > 0:
             n = min(diff, BURST_REPLICAS)
-            related = self._related_pods(rs, all_pods)
+            related = self._related_pods(rs, all_pods())
             victims = pods_to_delete(active, related, n)
             self.expectations.expect(key, 0, len(victims))
             futs = [(p, self.client.delete("pods", p["metadata"]["name"], namespace=ns)) for p in victims]
@@ -294,10 +316,14 @@ class ReplicaSetController(Controller):
         mrs = rs["spec"].get("minReadySeconds", 0) or 0
         labels = (rs["spec"].get("template", {}).get("metadata") or {}).get("labels") or {}
         st = dict(rs.get("status") or {})
+        # One pass over the Pods per count, each Pod's Ready condition looked up once: a sync runs on most
+        # changes of any of its (up to hundreds of) Pods, so this loop is the controller's hot path.
+        ready = [p for p in active if pod_ready(p)]
         new = {"replicas": len(active),
-               "fullyLabeledReplicas": sum(1 for p in active if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())),
-               "readyReplicas": sum(1 for p in active if pod_ready(p)),
-               "availableReplicas": sum(1 for p in active if pod_available(p, mrs, self.env.now)),
+               "fullyLabeledReplicas": _count_fully_labeled(active, labels),
+               "readyReplicas": len(ready),
+               # podutil.IsPodAvailable is IsPodReady when minReadySeconds is 0
+               "availableReplicas": sum(1 for p in ready if pod_available(p, mrs, self.env.now)) if mrs else len(ready),
                "observedGeneration": rs["metadata"].get("generation", 1)}
         merged = {k: v for k, v in st.items() if k not in new}
         for k, v in new.items():
@@ -321,6 +347,16 @@ class ReplicaSetController(Controller):
             raise RequeueError(f"status update: {_err(resp)}")
         if mrs and new["readyReplicas"] != new["availableReplicas"]:
             self.queue.add_after(key_of(rs), mrs)
+
+
+def _count_fully_labeled(pods: list[dict], labels: dict) -> int:
+    """Pods whose labels include every label of the template (calculateStatus' fullyLabeledReplicas)."""
+    if not labels:
+        return len(pods)
+    if any(v is None for v in labels.values()):   # labels.get(k) == None also holds for a missing key
+        return sum(1 for p in pods if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items()))
+    want = labels.items()
+    return sum(1 for p in pods if want <= (p["metadata"].get("labels") or {}).items())
 
 
 def _err(resp) -> str:
