@@ -7,7 +7,11 @@ Plain functions over redis-py; no views, no Celery. Keys, for a run id `<hex>`:
   "already appended" (a retried task cannot duplicate an event). Trimmed to ~DASHBOARD_LOG_MAXLEN entries.
 - `run:<hex>:snap` the latest snapshot, JSON `{"seq": N, "state": {...}}`: the reducer folded over 1..N.
 - `run:<hex>:ctl`  a list of control messages (JSON), RPUSHed by the API and popped by the task.
-- `run:<hex>:meta` a hash: status, paused ("0"/"1"), speed, last_seq.
+- `run:<hex>:meta` a hash: status, paused ("0"/"1"), speed, last_seq, resumes (executions after the first).
+- `run:<hex>:lock` the per-run lock: a random token of the one execution allowed to append, with a lease
+  (PX) it renews as it goes. An execution whose lease lapsed (its worker was killed) can be replaced; the
+  replacement resumes after the last logged event. Appends are fenced by it (`append(..., lock=)`), so an
+  execution that lost the lock cannot write even one more event.
 
 The log is the truth for live viewers; the channel layer only rings a doorbell. When the run ends the
 events and the final snapshot are in the DB (RunEvent, RunSnapshot; archived in batches during the run
@@ -21,6 +25,8 @@ import uuid
 
 import redis
 import redis.asyncio as aredis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 from channels.db import database_sync_to_async
 from django.conf import settings
 
@@ -76,6 +82,25 @@ def client() -> redis.Redis:
     return c
 
 
+# The worker rides out a Redis restart instead of failing the run: each command is retried on connection
+# errors for about a minute (backoff 0.05 s doubling to 1 s, 60 tries). Safe because what it sends is
+# idempotent: XADD under an explicit id, SET/HSET, and the lock script. redis-py's default (10 tries, at
+# most ~1 s each) gives up within seconds. Web requests keep the default: they should fail fast.
+WORKER_RETRY = Retry(ExponentialBackoff(cap=1.0, base=0.05), 60)
+
+
+def worker_client() -> redis.Redis:
+    """The client a run's execution uses: as client(), but patient with a Redis that went away."""
+    url = settings.REDIS_URL
+    key = "worker:" + url
+    c = _sync_clients.get(key)
+    if c is None:
+        c = _sync_clients[key] = redis.Redis.from_url(url, decode_responses=True, health_check_interval=30,
+                                                      socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+                                                      retry=WORKER_RETRY)
+    return c
+
+
 def async_client() -> aredis.Redis:
     """An asyncio client bound to the running event loop (Daphne runs one)."""
     loop = asyncio.get_running_loop()
@@ -89,17 +114,83 @@ def async_client() -> aredis.Redis:
 
 # -- the log ------------------------------------------------------------------------------------------
 
-def append(run_id, event: dict, r: redis.Redis | None = None) -> bool:
-    """Append one event (its `seq` is the entry id). False if it was already there."""
+class LockLost(Exception):
+    """Another execution holds this run's lock now: stop, without writing anything more."""
+
+
+# KEYS: lock, log. ARGV: token, lease ms, entry id, payload, maxlen. Append only while holding the lock, and
+# renew its lease in the same step. A lock that vanished (a Redis that lost its data) is taken again.
+_FENCED_XADD = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], ARGV[3], 'e', ARGV[4])
+return 1
+"""
+
+
+def append(run_id, event: dict, r: redis.Redis | None = None, lock: "RunLock | None" = None) -> bool:
+    """Append one event (its `seq` is the entry id). False if it was already there.
+
+    With `lock`, only while holding it (else LockLost), renewing its lease."""
     r = r or client()
+    entry_id, payload = f"{event['seq']}-0", dumps(event)
     try:
-        r.xadd(log_key(run_id), {ENTRY_FIELD: dumps(event)}, id=f"{event['seq']}-0",
-               maxlen=settings.DASHBOARD_LOG_MAXLEN, approximate=True)
+        if lock is None:
+            r.xadd(log_key(run_id), {ENTRY_FIELD: payload}, id=entry_id,
+                   maxlen=settings.DASHBOARD_LOG_MAXLEN, approximate=True)
+        elif not r.eval(_FENCED_XADD, 2, lock.key, log_key(run_id), lock.token, lock.lease_ms, entry_id, payload,
+                        settings.DASHBOARD_LOG_MAXLEN):
+            raise LockLost(f"run {run_hex(run_id)}: another execution holds the lock")
     except redis.ResponseError as exc:
         if "equal or smaller" in str(exc):
             return False
         raise
     return True
+
+
+def last_logged_seq(run_id, r: redis.Redis | None = None) -> int:
+    """The seq of the newest event in the stream (0 when there is none)."""
+    entries = (r or client()).xrevrange(log_key(run_id), count=1)
+    return int(entries[0][0].split("-")[0]) if entries else 0
+
+
+# -- the per-run lock -----------------------------------------------------------------------------------
+
+_RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RunLock:
+    """At most one execution of a run at a time: a token under `run:<hex>:lock` with a lease."""
+
+    def __init__(self, run_id, lease: float, r: redis.Redis):
+        self.key = f"run:{run_hex(run_id)}:lock"
+        self.token = uuid.uuid4().hex
+        self.lease_ms = int(lease * 1000)
+        self.r = r
+
+    def acquire(self) -> bool:
+        return bool(self.r.set(self.key, self.token, nx=True, px=self.lease_ms))
+
+    def renew(self) -> None:
+        if not self.r.eval(_RENEW, 1, self.key, self.token, self.lease_ms):
+            raise LockLost(f"{self.key}: another execution holds the lock")
+
+    def release(self) -> None:
+        self.r.eval(_RELEASE, 1, self.key, self.token)
+
+
+def lock_held(run_id, r: redis.Redis | None = None) -> bool:
+    return bool((r or client()).exists(f"run:{run_hex(run_id)}:lock"))
 
 
 def _decode(entries) -> list[dict]:
@@ -284,9 +375,9 @@ def archive_snapshot(run_id, seq: int, state: dict) -> None:
                                          defaults={"state": state})
 
 
-def expire_run(run_id, ttl: int = FINISHED_TTL) -> None:
+def expire_run(run_id, ttl: int = FINISHED_TTL, r: redis.Redis | None = None) -> None:
     """A finished run's keys fade from Redis; the DB archive serves it afterwards."""
-    r = client()
+    r = r or client()
     with r.pipeline() as p:
         for key in (log_key(run_id), snap_key(run_id), meta_key(run_id)):
             p.expire(key, ttl)

@@ -1,24 +1,37 @@
 """The worker side of a run: drive the simulator, pace it, log it, ring the doorbell.
 
-Safe to run twice: the run is claimed with a conditional update (only one execution moves it out of
-`queued`), events are appended under their seq (a duplicate append is refused by Redis) and archived under
-a unique (run, seq). Cancelling is cooperative (a control message checked between events); nothing here is
-ever revoked with terminate.
+Safe to run twice, and never twice at once: an execution first takes the run's lock (runlog.RunLock, a
+lease it renews as it goes), and every append is fenced by it, so a second execution - a duplicate message,
+or one started while the first still runs - refuses to start or stops before writing. Events are appended
+under their seq (a duplicate append is refused by Redis) and archived under a unique (run, seq).
+
+A worker killed mid-run (SIGKILL, the OOM killer) leaves the run `running` with a lease nobody renews.
+Every worker's reaper (started on worker_ready) notices the lapsed lease and enqueues the run again; the new
+execution regenerates the deterministic simulation, skips what the log already holds and continues after
+the last logged event. This happens at most MAX_RESUMES times per run; after that the run is marked failed
+with the reason, so a run that kills its worker cannot be re-run forever.
+
+Cancelling is cooperative (a control message checked between events); nothing here is ever revoked with
+terminate.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 import uuid
 
 from celery import shared_task
+from celery.signals import worker_ready
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import close_old_connections
+from django.db.models import Max
 from django.utils import timezone
 
 from . import runlog
-from .models import Run
+from .models import Run, RunEvent
 from .runs import classroom_group, run_group, status_message
 
 log = logging.getLogger(__name__)
@@ -37,29 +50,103 @@ SHORT_WAIT = 0.05
 # Shorter gaps - an image pull, a Lease expiring - keep their real length.
 QUIET_GAP_S = 20.0
 QUIET_WALL_S = 3.0
+# The run lock's lease is settings.DASHBOARD_RUN_LEASE seconds. It is renewed by every append and every pass
+# of a wait, and waits block at most a third of it. A key's expiry is an absolute time, kept across a Redis
+# restart; should a lease lapse during an outage anyway, the reaper starts a replacement and the fenced
+# appends let exactly one of the two go on.
+
+# How often each worker's reaper looks for runs whose lease has lapsed (at most this).
+REAP_EVERY_S = 5.0
+# Executions of one run after the first, at most; then the run fails (bounded redelivery).
+MAX_RESUMES = 3
 
 
-@shared_task(name="dashboard.tasks.execute_run", acks_late=True, ignore_result=True)
+@shared_task(name="dashboard.tasks.execute_run", ignore_result=True)
 def execute_run(run_id: str) -> None:
+    # Acknowledged on receipt (acks_late off): recovery of a run whose worker died is the reaper's job
+    # (lease lapsed -> enqueue again), not the broker's. See CELERY_TASK_ACKS_LATE in settings.
     try:
         rid = uuid.UUID(str(run_id))
     except ValueError:
         log.warning("execute_run: malformed run id %r", run_id)
         return
-    claimed = Run.objects.filter(id=rid, status=Run.QUEUED).update(status=Run.RUNNING, started_at=timezone.now())
-    if not claimed:
-        # Another execution owns it, or it was cancelled while queued: nothing to do.
-        log.info("execute_run: run %s not claimable", rid.hex)
+    r = runlog.worker_client()
+    lock = runlog.RunLock(rid, settings.DASHBOARD_RUN_LEASE, r)
+    if not lock.acquire():
+        log.info("execute_run: run %s is being executed elsewhere", rid.hex)
         return
     try:
-        execution = RunExecution(Run.objects.select_related("created_by").get(id=rid))
-    except Exception as exc:
-        # Not even started (e.g. the simulator failed to import): do not leave the run "running".
-        log.exception("run %s could not start", rid.hex)
-        Run.objects.filter(id=rid).update(status=Run.FAILED, finished_at=timezone.now(),
-                                          error=f"{type(exc).__name__}: {exc}"[:2000])
-        return
-    execution.execute()
+        run = Run.objects.filter(id=rid).first()
+        if run is None or run.status in Run.FINISHED:
+            return
+        resuming = run.status != Run.QUEUED
+        if not resuming:
+            claimed = Run.objects.filter(id=rid, status=Run.QUEUED).update(status=Run.RUNNING,
+                                                                           started_at=timezone.now())
+            if not claimed:  # cancelled while queued, just now
+                return
+        try:
+            execution = RunExecution(Run.objects.select_related("created_by").get(id=rid), lock)
+        except Exception as exc:
+            # Not even started (e.g. the simulator failed to import): do not leave the run "running".
+            log.exception("run %s could not start", rid.hex)
+            Run.objects.filter(id=rid).update(status=Run.FAILED, finished_at=timezone.now(),
+                                              error=f"{type(exc).__name__}: {exc}"[:2000])
+            return
+        if not resuming:
+            execution.execute()
+            return
+        # We hold the lock of a run that is running or paused: its previous execution died.
+        resumes = r.hincrby(runlog.meta_key(rid), "resumes", 1)
+        if resumes > MAX_RESUMES:
+            execution.give_up(f"the worker executing this run stopped {resumes} times (at most "
+                              f"{MAX_RESUMES} restarts); giving up")
+        else:
+            log.warning("run %s: its worker died; resuming (restart %d of at most %d)", rid.hex, resumes,
+                        MAX_RESUMES)
+            execution.execute(resume=True)
+    finally:
+        try:
+            lock.release()
+        except Exception:
+            log.exception("run %s: could not release the lock (its lease will lapse)", rid.hex)
+
+
+def reap_orphans() -> int:
+    """Enqueue again every run that is running or paused with nobody holding its lease (its worker died).
+
+    Several workers may reap at once: a marker per lease period lets one enqueue, and the lock lets one
+    execution proceed. A run that finishes writes its final status before releasing its lock, so a live or
+    finishing execution is never taken for dead.
+    """
+    r = runlog.worker_client()
+    count = 0
+    for rid in Run.objects.filter(status__in=(Run.RUNNING, Run.PAUSED)).values_list("id", flat=True):
+        if runlog.lock_held(rid, r):
+            continue
+        if not r.set(f"run:{rid.hex}:reaped", "1", nx=True, ex=settings.DASHBOARD_RUN_LEASE):
+            continue
+        log.warning("run %s: no execution holds its lease; enqueueing it again", rid.hex)
+        execute_run.delay(rid.hex)
+        count += 1
+    return count
+
+
+def _reaper() -> None:
+    while True:
+        try:
+            reap_orphans()
+        except Exception:
+            log.exception("reaper: pass failed (will try again)")
+        finally:
+            close_old_connections()
+        time.sleep(min(REAP_EVERY_S, settings.DASHBOARD_RUN_LEASE / 2))
+
+
+@worker_ready.connect
+def start_reaper(**kwargs) -> None:
+    """Each worker's main process watches for orphaned runs, at once on start and then periodically."""
+    threading.Thread(target=_reaper, name="run-reaper", daemon=True).start()
 
 
 class ChannelSender:
@@ -85,13 +172,16 @@ class ChannelSender:
 
 
 class RunExecution:
-    def __init__(self, run: Run):
+    def __init__(self, run: Run, lock: runlog.RunLock):
         from simulator import state as sim_state
 
         self.run = run
+        self.lock = lock
         self.hex = run.id.hex
         self.group = run_group(run.id)
-        self.r = runlog.client()
+        self.r = lock.r
+        self.last_renewed = time.monotonic()
+        self.max_block = settings.DASHBOARD_RUN_LEASE / 3  # no wait may outlast the lease's renewal
         self.sender = ChannelSender()
         self.state_mod = sim_state
         self.state = sim_state.initial()
@@ -115,19 +205,24 @@ class RunExecution:
 
     # -- the loop -----------------------------------------------------------------------------------
 
-    def execute(self) -> None:
+    def execute(self, resume: bool = False) -> None:
         # Pessimistic until the loop has run to its end: if the process is stopped under us (SystemExit
         # from a SIGTERM in the pool child), `finally` must not record a success.
         outcome, error = Run.FAILED, "the worker stopped during the run"
         events = None
         try:
-            runlog.set_meta(self.hex, r=self.r, status=Run.RUNNING, paused=0, speed=self.run.speed, last_seq=0)
-            self.announce()
             from simulator.runner import Simulation
 
             sim = Simulation(self.run.scenario, params=self.run.params, seed=self.run.seed, run_id=self.hex)
             events = sim.events()
-            self.anchor(0.0)
+            logged = runlog.last_logged_seq(self.hex, r=self.r) if resume else 0
+            if logged:
+                self.replay(events, logged)
+            status = Run.PAUSED if self.paused else Run.RUNNING
+            runlog.set_meta(self.hex, r=self.r, status=status, paused=int(self.paused), speed=self.run.speed,
+                            last_seq=self.last_seq)
+            self.announce()
+            self.anchor(self.last_t)
             for ev in events:
                 checkpoint = ev.get("type") == "scenario.step"
                 if checkpoint:
@@ -146,25 +241,70 @@ class RunExecution:
                 outcome = Run.CANCELLED
                 self.emit(self.worker_event("run.cancelled", f"Run cancelled by {self.cancel_by or 'unknown'}",
                                             {"by": self.cancel_by}), checkpoint=True)
+        except runlog.LockLost:
+            # Another execution owns the run now (ours stalled past its lease): it writes the rest.
+            log.warning("run %s: lost the run lock; this execution stops", self.hex)
+            outcome = None
         except Exception as exc:
             log.exception("run %s failed", self.hex)
             outcome, error = Run.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-            try:
-                self.emit(self.worker_event("run.failed", f"Run failed: {error}"[:300], {"error": error}),
-                          checkpoint=True)
-            except Exception:
-                log.exception("run %s: could not log run.failed", self.hex)
+            self.log_failure(error)
         except BaseException:
             # The worker is being stopped (SIGTERM, Ctrl-C): end the log honestly, then let it stop.
-            try:
-                self.emit(self.worker_event("run.failed", f"Run failed: {error}", {"error": error}), checkpoint=True)
-            except Exception:
-                log.exception("run %s: could not log run.failed", self.hex)
+            self.log_failure(error)
             raise
         finally:
             if events is not None:
                 events.close()
-            self.finish(outcome, error)
+            if outcome is not None:
+                self.finish(outcome, error)
+            else:
+                self.sender.close()
+
+    def replay(self, events, logged: int) -> None:
+        """Resume: fold the regenerated events the log already holds (1..logged) without sending them.
+
+        The simulation is deterministic (same seed, same inputs), so it reproduces them; the last one is
+        compared with the log to be sure before anything new is appended after it.
+        """
+        archived = RunEvent.objects.filter(run_id=self.run.id).aggregate(m=Max("seq"))["m"] or 0
+        ev = None
+        for ev in events:
+            self.state = self.state_mod.apply(self.state, ev)
+            self.last_seq, self.last_t = ev["seq"], ev["t"]
+            if ev["seq"] > archived:
+                self.pending.append(ev)  # logged, not yet archived
+            if ev.get("type") == "scenario.step":
+                self.checkpoints += 1
+            if ev["seq"] == logged:
+                break
+        stored = runlog.read_since(self.hex, logged - 1, 1)
+        if self.last_seq != logged or stored != [ev]:
+            raise RuntimeError(f"cannot resume: the simulation did not reproduce logged event {logged}")
+        # A paused run stays paused; a step-mode run holds at its next checkpoint as before.
+        self.paused = self.run.status == Run.PAUSED
+        self.paused_at_t = self.last_t
+
+    def give_up(self, reason: str) -> None:
+        """Too many restarts: fold what the log holds, end it with run.failed, and mark the run failed.
+
+        The simulator is not run again (it may be what kills the worker)."""
+        log.error("run %s: %s", self.hex, reason)
+        try:
+            for ev in runlog.read_stream(self.hex):
+                self.state = self.state_mod.apply(self.state, ev)
+                self.pending.append(ev)
+                self.last_seq, self.last_t = ev["seq"], ev["t"]
+            self.log_failure(reason)
+        finally:
+            self.finish(Run.FAILED, reason)
+
+    def log_failure(self, error: str) -> None:
+        try:
+            self.emit(self.worker_event("run.failed", f"Run failed: {error}"[:300], {"error": error}),
+                      checkpoint=True)
+        except Exception:
+            log.exception("run %s: could not log run.failed", self.hex)
 
     def worker_event(self, type_: str, summary: str, data: dict) -> dict:
         """An event the worker adds itself (schema v1, key order as in the contract)."""
@@ -173,7 +313,11 @@ class RunExecution:
 
     def emit(self, ev: dict, checkpoint: bool = False) -> None:
         self.state = self.state_mod.apply(self.state, ev)
-        runlog.append(self.hex, ev, r=self.r)
+        if not runlog.append(self.hex, ev, r=self.r, lock=self.lock):
+            # Under the lock only this execution appends, after the last logged seq: a refused seq means
+            # the log and this execution disagree, and continuing would hide that.
+            raise RuntimeError(f"event {ev['seq']} was already in the log")
+        self.last_renewed = time.monotonic()
         self.pending.append(ev)
         self.last_seq, self.last_t = ev["seq"], ev["t"]
         if self.last_seq % self.snapshot_every == 0:
@@ -202,16 +346,18 @@ class RunExecution:
         """Honour controls and pacing until the event at virtual time t may go out. True = cancelled."""
         for message in runlog.pop_controls(self.hex, r=self.r):
             self.handle(message)
+        self.keep_lease()
         if self.speed is not None and not self.paused and t - self.last_t > QUIET_GAP_S:
             # Fast-forward: this event goes out QUIET_WALL_S (at 1x) after the previous one was due, not
             # t - last_t later; the events after it keep their pace from there.
             prev_due = self.anchor_wall + (self.last_t - self.anchor_t) / self.speed
             self.anchor_t, self.anchor_wall = t, prev_due + QUIET_WALL_S / self.speed
         while True:
+            self.keep_lease()
             if self.cancel_by is not None:
                 return True
             if self.paused:
-                message = runlog.wait_control(self.hex, 5, r=self.r)
+                message = runlog.wait_control(self.hex, self.max_block, r=self.r)
                 if message:
                     self.handle(message)
                 continue
@@ -223,9 +369,15 @@ class RunExecution:
             if delay < SHORT_WAIT:
                 time.sleep(delay)
                 return False
-            message = runlog.wait_control(self.hex, delay, r=self.r)
+            message = runlog.wait_control(self.hex, min(delay, self.max_block), r=self.r)
             if message:
                 self.handle(message)
+
+    def keep_lease(self) -> None:
+        """Renew the run lock when nothing was appended for a while (paused, paced, waiting)."""
+        if time.monotonic() - self.last_renewed > 1.0:
+            self.lock.renew()
+            self.last_renewed = time.monotonic()
 
     def handle(self, message: dict) -> None:
         action = message.get("action")
@@ -291,7 +443,7 @@ class RunExecution:
             self.pending = []
             runlog.archive_snapshot(self.hex, self.last_seq, self.state)
             runlog.set_meta(self.hex, r=self.r, status=outcome, paused=0, last_seq=self.last_seq)
-            runlog.expire_run(self.hex)
+            runlog.expire_run(self.hex, r=self.r)
         except Exception:
             log.exception("run %s: archiving failed", self.hex)
             if outcome != Run.FAILED:
