@@ -2,13 +2,15 @@
 
 Input is validated before anything is created or enqueued; a bad value gets a 400 naming its field.
 Reads are open to everyone (students watch without an account); POSTs need an instructor: a user with
-the `dashboard.instructor` permission, or staff.
+the `dashboard.instructor` permission, or staff. Starting runs is bounded per instructor: runs in progress
+(DASHBOARD_MAX_ACTIVE_RUNS) and runs started a minute (DASHBOARD_RUNS_PER_MINUTE, counted in Redis).
 """
 from __future__ import annotations
 
 import functools
 import json
 import logging
+import math
 import secrets
 
 import redis
@@ -27,6 +29,8 @@ SPEED_CHOICES = ("0.25", "0.5", "1", "2", "4", "max")
 CONTROL_ACTIONS = ("pause", "resume", "step", "speed", "cancel")
 BACKENDS = ("sim", "api")
 SEED_MAX = 2**31 - 1
+RATE_WINDOW = 60  # seconds, for DASHBOARD_RUNS_PER_MINUTE
+SINCE_MAX = 2**53 - 1  # the largest integer a browser holds exactly, as on the run socket
 RUN_FIELDS = {"scenario", "backend", "params", "speed", "seed", "step_mode"}
 CONTROL_FIELDS = {"action", "speed"}
 FOCUS_FIELDS = {"panel", "run", "replay", "pos"}
@@ -178,9 +182,10 @@ def parse_since(request) -> int:
     try:
         since = int(raw)
     except ValueError:
-        raise BadInput("since", "since must be a non-negative integer")
-    if since < 0:
-        raise BadInput("since", "since must be a non-negative integer")
+        raise BadInput("since", f"since must be an integer from 0 to {SINCE_MAX}")
+    if not 0 <= since <= SINCE_MAX:
+        # Beyond 2**64 - 1 Redis refuses the stream id (a 503 that blamed Redis, before this bound).
+        raise BadInput("since", f"since must be an integer from 0 to {SINCE_MAX}")
     return since
 
 
@@ -231,6 +236,12 @@ def create_run(request):
         raise BadInput(None, f"you already have {active} run(s) in progress (at most "
                              f"{settings.DASHBOARD_MAX_ACTIVE_RUNS}, DASHBOARD_MAX_ACTIVE_RUNS): cancel one or "
                              f"let it finish first", 429)
+    wait = take_run_slot(request.user.pk, settings.DASHBOARD_RUNS_PER_MINUTE)
+    if wait is not None:
+        response = error(None, f"too many runs started: at most {settings.DASHBOARD_RUNS_PER_MINUTE} a minute "
+                               f"(DASHBOARD_RUNS_PER_MINUTE); try again in {wait} s", 429)
+        response["Retry-After"] = str(wait)
+        return response
     with transaction.atomic():
         run = Run.objects.create(created_by=request.user, status=Run.QUEUED, **fields)
         # Once the row is committed: announce it as queued, then enqueue (callbacks run in this order), so
@@ -238,6 +249,27 @@ def create_run(request):
         transaction.on_commit(lambda: announce(run))
         transaction.on_commit(lambda: execute_run.delay(run.id.hex))
     return JsonResponse(run_json(run), status=201)
+
+
+def take_run_slot(user_id, per_minute: int) -> int | None:
+    """Count a run start for this user in a sliding one-minute window; None if allowed, else the seconds to
+    wait. Kept in Redis (a sorted set of start times, Redis' own clock) so every Daphne shares the count."""
+    r = runlog.client()
+    key = f"ratelimit:runs:{user_id}"
+    sec, usec = r.time()
+    now = sec + usec / 1e6
+    member = f"{now:.6f}:{secrets.token_hex(4)}"
+    pipe = r.pipeline(transaction=True)
+    pipe.zremrangebyscore(key, "-inf", now - RATE_WINDOW)
+    pipe.zadd(key, {member: now})
+    pipe.zcard(key)
+    pipe.expire(key, RATE_WINDOW + 1)
+    count = pipe.execute()[2]
+    if count <= per_minute:
+        return None
+    r.zrem(key, member)  # a refused start does not count against the next minute
+    oldest = r.zrange(key, 0, 0, withscores=True)
+    return max(1, math.ceil(oldest[0][1] + RATE_WINDOW - now)) if oldest else RATE_WINDOW
 
 
 @api_view(("GET",))
@@ -334,7 +366,7 @@ def classroom_focus(request):
 
 
 @csrf_exempt
-def not_found(request, rest=""):
+def not_found(request):
     return error(None, "no such API endpoint", 404)
 
 

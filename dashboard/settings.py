@@ -1,8 +1,10 @@
 """Settings, read from the environment with safe defaults (contract section 7).
 
 DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS, DJANGO_CSRF_TRUSTED_ORIGINS, DATABASE_URL, REDIS_URL,
-DASHBOARD_INSTRUCTOR_USER, DASHBOARD_INSTRUCTOR_PASSWORD, DASHBOARD_LOG_MAXLEN, DASHBOARD_VIEWERS_MUST_LOG_IN,
-DASHBOARD_MAX_ACTIVE_RUNS, DASHBOARD_MAX_NODES, DASHBOARD_MAX_PODS.
+DASHBOARD_INSTRUCTOR_USER, DASHBOARD_INSTRUCTOR_PASSWORD, DASHBOARD_LOG_MAXLEN, DASHBOARD_RUN_LEASE,
+DASHBOARD_VIEWERS_MUST_LOG_IN, DASHBOARD_MAX_ACTIVE_RUNS, DASHBOARD_RUNS_PER_MINUTE, DASHBOARD_MAX_NODES,
+DASHBOARD_MAX_PODS,
+DJANGO_SECURE (with DJANGO_HSTS_SECONDS, DJANGO_HSTS_INCLUDE_SUBDOMAINS, DJANGO_HSTS_PRELOAD, DJANGO_SSL_REDIRECT).
 """
 import os
 from pathlib import Path
@@ -44,6 +46,25 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# Production behind TLS (README, "For a classroom network"). TLS ends at a reverse proxy (nginx, Caddy ...)
+# in front of Daphne, which sets X-Forwarded-Proto and itself redirects http:// to https://; DJANGO_SECURE=1
+# then marks the cookies Secure and sends HSTS. Only set it behind such a proxy: the forwarded header is
+# trusted as is. Django can do the redirect instead (DJANGO_SSL_REDIRECT=1); when it does not, the
+# deployment check's "SECURE_SSL_REDIRECT is not True" (security.W008) is the proxy's job and is silenced.
+DJANGO_SECURE = env_bool("DJANGO_SECURE", "0")
+if DJANGO_SECURE:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # A year, subdomains included and preload allowed: what hstspreload.org asks for. Lower the seconds
+    # while trying TLS out (the deployment check then warns, as it should).
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", "1")
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", "1")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", "0")
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's health probe may speak plain HTTP
+    if not SECURE_SSL_REDIRECT:
+        SILENCED_SYSTEM_CHECKS = ["security.W008"]
 
 INSTALLED_APPS = [
     # daphne first: its runserver replaces Django's, serving HTTP and WebSocket alike.
@@ -135,6 +156,8 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 # Redis: channel layer, run logs and control queues, and the Celery broker.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
 DASHBOARD_LOG_MAXLEN = env_int("DASHBOARD_LOG_MAXLEN", 100000, minimum=10)
+# Seconds a run's lock outlives its worker: a killed worker's run is resumed about this long after (tasks.py).
+DASHBOARD_RUN_LEASE = env_int("DASHBOARD_RUN_LEASE", 15, minimum=6)
 DASHBOARD_INSTRUCTOR_USER = os.environ.get("DASHBOARD_INSTRUCTOR_USER", "instructor")
 
 # Roles and limits (README, "Settings"). Off by default, viewers watch without an account; on, the
@@ -143,6 +166,9 @@ DASHBOARD_INSTRUCTOR_USER = os.environ.get("DASHBOARD_INSTRUCTOR_USER", "instruc
 DASHBOARD_VIEWERS_MUST_LOG_IN = env_bool("DASHBOARD_VIEWERS_MUST_LOG_IN", "0")
 # Runs one instructor may have queued, running or paused at once (a runaway class of clicks stays bounded).
 DASHBOARD_MAX_ACTIVE_RUNS = env_int("DASHBOARD_MAX_ACTIVE_RUNS", 2, minimum=1)
+# Runs one instructor may start per minute (a sliding window counted in Redis, so shared by every Daphne):
+# a script or a stuck key cannot flood the worker queue. More get 429.
+DASHBOARD_RUNS_PER_MINUTE = env_int("DASHBOARD_RUNS_PER_MINUTE", 10, minimum=1)
 # The largest cluster a scenario may ask for: Kubernetes' own supported limits by default; lower them on a
 # small machine (a 5,000-node run needs a few GiB of memory in the worker).
 DASHBOARD_MAX_NODES = env_int("DASHBOARD_MAX_NODES", 5000, minimum=3)
@@ -163,14 +189,19 @@ CHANNEL_LAYERS = {
 # Celery (dashboard/celery.py reads every CELERY_* setting).
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ACKS_LATE = True
+# Acknowledged on receipt. A run whose worker dies is found by the reaper (dashboard/tasks.py: its lease
+# lapses) and resumed, at most a few times; redelivery by the broker is not needed. And an unacknowledged
+# message breaks the worker on a broker outage: kombu 5.7 restores unacked messages while closing the lost
+# connection, fails with AttributeError ('NoneType' object has no attribute 'hostname', in
+# redis.Channel._connparams) and the worker exits with "Unrecoverable error".
+CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# A run at 0.25x can take minutes; a redelivered message is harmless (the claim fails) but should be rare.
+# A run at 0.25x can take minutes; a redelivered message is harmless (the run lock and claim refuse it).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 
 LOGGING = {

@@ -18,5 +18,6 @@ urlpatterns = [
     path("api/runs/<str:run_id>", api.run_detail, name="api-run"),
     path("api/runs/<str:run_id>/control", api.run_control, name="api-run-control"),
     path("api/runs/<str:run_id>/events", api.run_events, name="api-run-events"),
-    re_path(r"^api/(?P<rest>.*)$", api.not_found),
+    # No "$": Django full-matches a pattern ending in "$", and "." stops at a newline (/api/x%0A was HTML).
+    re_path(r"^api/", api.not_found),
 ]

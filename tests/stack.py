@@ -5,6 +5,7 @@ Nothing here is mocked: the tests talk HTTP and WebSocket to the same processes 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -34,8 +35,9 @@ class RunningStack:
             "DASHBOARD_INSTRUCTOR_PASSWORD": self.instructor_password,
             "DJANGO_DEBUG": "1",
             "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
-            # Tests start many runs as one instructor, some of them left paused; the limit has its own test.
+            # Tests start many runs as one instructor, some of them left paused; the limits have their own tests.
             "DASHBOARD_MAX_ACTIVE_RUNS": "1000",
+            "DASHBOARD_RUNS_PER_MINUTE": "1000",
         }
         self.stack = Stack(root / "var", self.http_port, env=self.env, redis_persist=False, quiet=True)
 
@@ -78,17 +80,25 @@ class RunningStack:
         return s
 
 
-@pytest.fixture(scope="session")
-def stack():
-    root = Path(tempfile.mkdtemp(prefix="k8sdash-test-"))
-    running = RunningStack(root)
+@contextlib.contextmanager
+def started(running: RunningStack, what: str = "the test stack"):
+    """Start it (its logs in the error when it cannot); afterwards stop it and remove its files, unless
+    KEEP_TEST_STACK=1."""
     try:
         running.start()
     except Exception:
         logs = running.logs()
         running.stop()
-        raise RuntimeError("could not start the test stack\n" + logs)
-    yield running
-    running.stop()
-    if os.environ.get("KEEP_TEST_STACK") != "1":
-        shutil.rmtree(root, ignore_errors=True)
+        raise RuntimeError(f"could not start {what}\n" + logs)
+    try:
+        yield running
+    finally:
+        running.stop()
+        if os.environ.get("KEEP_TEST_STACK") != "1":
+            shutil.rmtree(running.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with started(RunningStack(Path(tempfile.mkdtemp(prefix="k8sdash-test-")))) as running:
+        yield running
