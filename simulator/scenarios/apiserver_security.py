@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import weakref
 
-from ..apiserver import Credential, Request, registry
-from ..apiserver.lb import LoadBalancer
-from ..client import Client
+from ..apiserver import Credential, registry
 from ..cluster import Cluster, default_topology
 from ..kernel import Future
-from ..trace import ref
-from .script import ScriptSteps, kubectl, objects, running_pods, until
+from .script import Kubectl, ScriptSteps, kubectl, objects, running_pods, until
 
 ID = "apiserver-security"
 NS = "dev"
@@ -199,29 +196,6 @@ def answers(cluster: Cluster) -> list[tuple[str, str]]:
     return list(_answers.get(cluster, ()))
 
 
-class Terminal(Client):
-    """A command typed at a terminal that is not kubernetes-admin's kubectl: curl with or without a token,
-    or kubectl with jane's context. Announced with its command line by a kubectl.request event, like
-    script.Kubectl; `user` is who the client claims to be ("" when it claims nobody)."""
-
-    def __init__(self, cluster: Cluster, command: str, credential: Credential | None, user: str):
-        super().__init__(cluster.lb, credential, ref("kubectl", "kubectl"), traced=True)
-        self.tracer = cluster.tracer
-        self.command = command
-        self.user = user
-
-    def send(self, req: Request) -> Future:
-        lb = self.api
-        to = ref("load-balancer" if isinstance(lb, LoadBalancer) else "apiserver", lb.instance)
-        obj = {"kind": registry.RESOURCES[req.resource].kind, "namespace": req.namespace, "name": req.name}
-        if not req.namespace:
-            del obj["namespace"]
-        self.tracer.emit("kubectl", "kubectl", "kubectl.request", f"{self.command}: {req.method} {req.path}",
-                         {"method": req.method, "path": req.path, "user": self.user, "verb": req.verb,
-                          "resource": req.resource, "body": req.body}, to=to, obj=obj)
-        return super().send(req)
-
-
 def jane_credential(params: dict) -> Credential:
     """jane's client certificate (CN=jane, O=developers, signed by the cluster CA "kubernetes"), or her
     static token."""
@@ -303,11 +277,11 @@ def start(cluster: Cluster, params: dict) -> Future:
     jane_cred = jane_credential(params)
     pods_url = f"{SERVER}/api/v1/namespaces/{NS}/pods"
 
-    def curl(command: str, credential: Credential | None) -> Terminal:
-        return Terminal(cluster, command, credential, "")
+    def curl(command: str, credential: Credential | None) -> Kubectl:
+        return Kubectl(cluster, command, credential, "")
 
-    def jane(command: str) -> Terminal:
-        return Terminal(cluster, f"kubectl --context={USER} {command}", jane_cred, USER)
+    def jane(command: str) -> Kubectl:
+        return Kubectl(cluster, f"kubectl --context={USER} {command}", jane_cred, USER)
 
     def can_i(verb: str, resource: str):
         command = f"kubectl --context={USER} auth can-i {verb} {resource} -n {NS}"

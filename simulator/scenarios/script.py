@@ -17,13 +17,16 @@ KUBECTL = ref("kubectl", "kubectl")
 
 
 class Kubectl(Client):
-    """kubectl as the lesson types it: kubernetes-admin's requests, through the load balancer when there is
-    one, each announced by a kubectl.request event that names the command line."""
+    """kubectl as the lesson types it: by default kubernetes-admin's requests, through the load balancer when
+    there is one, each announced by a kubectl.request event that names the command line. Another terminal
+    (curl with or without a token, kubectl with another user's context) passes its `credential` and the
+    `user` it claims ("" when it claims nobody)."""
 
-    def __init__(self, cluster: Cluster, command: str):
-        super().__init__(cluster.lb, ADMIN, KUBECTL, traced=True)
+    def __init__(self, cluster: Cluster, command: str, credential=ADMIN, user: str = "kubernetes-admin"):
+        super().__init__(cluster.lb, credential, KUBECTL, traced=True)
         self.tracer = cluster.tracer
         self.command = command
+        self.user = user
 
     def send(self, req: Request) -> Future:
         lb = self.api
@@ -32,7 +35,7 @@ class Kubectl(Client):
         if not req.namespace:
             del obj["namespace"]
         self.tracer.emit("kubectl", "kubectl", "kubectl.request", f"{self.command}: {req.method} {req.path}",
-                         {"method": req.method, "path": req.path, "user": "kubernetes-admin", "verb": req.verb,
+                         {"method": req.method, "path": req.path, "user": self.user, "verb": req.verb,
                           "resource": req.resource, "body": req.body}, to=to, obj=obj)
         return super().send(req)
 

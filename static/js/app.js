@@ -20,7 +20,7 @@ import { postJSON } from "./controls.js";
 import { ControllerPanel } from "./ctrlpanel.js";
 import { SequenceView } from "./sequence.js";
 import { ClusterMap } from "./clustermap.js";
-import { scrollFollowers } from "./dom.js";
+import { el, scrollFollowers } from "./dom.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -649,33 +649,22 @@ async function loadPastRuns() {
   runs = runs.filter((r) => TERMINAL.has(r.status));
   pastList.textContent = "";
   if (!runs.length) {
-    const li = document.createElement("li");
-    li.className = "past-empty";
-    li.textContent = gettext("No finished run yet.");
-    pastList.append(li);
+    pastList.append(el("li", "past-empty", gettext("No finished run yet.")));
     return;
   }
   for (const run of runs) {
-    const li = document.createElement("li");
+    const li = el("li");
     li.dataset.run = run.id;
     const s = scenarios.find((x) => x.id === run.scenario);
-    const name = document.createElement("span");
-    name.className = "past-name";
-    name.textContent = s ? pick(s.title) : run.scenario;
-    const meta = document.createElement("span");
-    meta.className = "past-meta";
+    const name = el("span", "past-name", s ? pick(s.title) : run.scenario);
     const when = run.created_at ? new Date(run.created_at).toLocaleString(document.documentElement.lang || undefined, { dateStyle: "short", timeStyle: "short" }) : "";
-    meta.textContent = [STATUS_TEXT[run.status] || run.status, when, interpolate(gettext("%(n)s events"), { n: run.last_seq })].filter(Boolean).join(" · ");
-    const play = document.createElement("button");
+    const meta = el("span", "past-meta", [STATUS_TEXT[run.status] || run.status, when, interpolate(gettext("%(n)s events"), { n: run.last_seq })].filter(Boolean).join(" · "));
+    const play = el("button", "past-replay", gettext("Replay"));
     play.type = "button";
-    play.className = "past-replay";
-    play.textContent = gettext("Replay");
     play.addEventListener("click", () => replayRun(run));
-    const save = document.createElement("a");
-    save.className = "button-link past-export";
+    const save = el("a", "button-link past-export", gettext("Export"));
     save.href = eventsUrl(run);
     save.download = exportName(run);
-    save.textContent = gettext("Export");
     li.append(name, meta, play, save);
     pastList.append(li);
   }
