@@ -1,16 +1,17 @@
-"""WebSocket consumers: thin; the log (dashboard/runlog.py) is the truth, the channel layer a doorbell.
+"""WebSocket consumers: thin; the log (dashboard/runlog.py) is the truth.
 
 RunConsumer, `/ws/runs/<id>/`, is Kubernetes' list-then-watch: the client says the last seq it has
 (`since`), we send what it lacks (a snapshot when it is too far behind), then every new event exactly once
-and in order. Invariants:
+and in order. Consecutive events go out together in one `events` frame (a single one as the design's
+`event` message): a class of viewers at 1,000 events/s would otherwise cost a frame per event per viewer.
+Invariants:
 
-- The group is joined in connect(), before any read of the log, so an event appended after our catch-up
-  read always rings a doorbell we will hear (or the safety poll finds it).
-- `last_sent` is the only cursor. Every send path (subscribe, doorbell, poll) runs under `self.lock`, reads
-  the log from `last_sent` and advances it per event, so nothing goes out twice or out of order, and a
-  doorbell's payload is never trusted.
-- Group sends are at-most-once (channels' layer spec), so while the run is active a ~1 s poll does what a
-  lost doorbell would have done.
+- The live tail comes from the process's Feed of the run (dashboard/feed.py), which follows the stream
+  itself, so no event depends on a message being delivered; a viewer behind the feed's window reads the log.
+- `last_sent` is the only cursor. Every send path (subscribe, the stream loop, a status message) runs under
+  `self.lock`, reads from `last_sent` and advances it per frame, so nothing goes out twice or out of order.
+- Status changes arrive on the channel layer (at-most-once), so the stream loop also checks the run's status
+  in Redis about once a second while the run is active.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import uuid
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from . import feed as feeds
 from . import runlog
 from .models import Run
 from .runs import classroom_group, current_focus, get_run, latest_run, run_group, run_json
@@ -85,7 +87,7 @@ class RunConsumer(JsonConsumer):
     async def connect(self):
         self.last_sent: int | None = None  # None until the client subscribes
         self.lock = asyncio.Lock()
-        self.poller: asyncio.Task | None = None
+        self.streamer: asyncio.Task | None = None
         self.status_sent: str | None = None
         if await self.refuse_anonymous():
             return
@@ -105,8 +107,8 @@ class RunConsumer(JsonConsumer):
         await self.accept()
 
     async def disconnect(self, code):
-        if self.poller is not None:
-            self.poller.cancel()
+        if self.streamer is not None:
+            self.streamer.cancel()
 
     async def receive_json(self, content, **kwargs):
         if content.get("type") != "subscribe":
@@ -132,16 +134,10 @@ class RunConsumer(JsonConsumer):
             if since == 0:
                 await self.send_snapshot()
             else:
-                try:
-                    events = await runlog.aread_since(self.run_id, since, BATCH)
-                except runlog.TooOld:
-                    await self.send_snapshot()
-                else:
-                    self.last_sent = since
-                    await self.send_events(events)
+                self.last_sent = since
             await self.pump()
-        if self.poller is None:
-            self.poller = asyncio.create_task(self.poll())
+        if self.streamer is None:
+            self.streamer = asyncio.create_task(self.stream())
 
     async def send_run(self, run: dict):
         self.status_sent = run["status"]
@@ -152,65 +148,78 @@ class RunConsumer(JsonConsumer):
         await self.send_json({"type": "snapshot", "seq": seq, "state": state})
         self.last_sent = seq
 
-    async def send_events(self, events: list[dict]):
-        for ev in events:
-            if ev["seq"] != self.last_sent + 1:  # cannot happen: the log is gapless; never skip or repeat
-                log.error("run %s: expected seq %s, log gave %s", self.run_id.hex, self.last_sent + 1, ev["seq"])
-                return
-            await self.send_json({"type": "event", "event": ev})
-            self.last_sent = ev["seq"]
-
-    async def pump(self):
-        """Send everything after last_sent. Caller holds the lock."""
+    async def pump(self, feed: feeds.Feed | None = None):
+        """Send everything after last_sent, at most BATCH events a frame. Caller holds the lock."""
         if self.last_sent is None:
             return
         resynced = False
         while True:
-            try:
-                events = await runlog.aread_since(self.run_id, self.last_sent, BATCH)
-            except runlog.TooOld:
-                # This client fell behind what the stream keeps: start it over from a snapshot.
-                if resynced:
-                    return
-                await self.send_snapshot()
-                resynced = True
-                continue
-            if not events:
+            if feed is not None and feed.holds(self.last_sent):
+                items, text = feed.take(self.last_sent, BATCH)
+            else:
+                try:
+                    items = await runlog.aread_raw_since(self.run_id, self.last_sent, BATCH)
+                except runlog.TooOld:
+                    # This client is further back than the stream keeps: start it over from a snapshot.
+                    if resynced:
+                        return
+                    await self.send_snapshot()
+                    resynced = True
+                    continue
+                text = feeds.frame(items) if items else ""
+            if not items:
                 return
-            before = self.last_sent
-            await self.send_events(events)
-            if self.last_sent == before:
+            if items[0][0] != self.last_sent + 1:  # cannot happen: the log is gapless; never skip or repeat
+                log.error("run %s: expected seq %s, log gave %s", self.run_id.hex, self.last_sent + 1, items[0][0])
                 return
+            await self.send(text_data=text)
+            self.last_sent = items[-1][0]
 
-    async def poll(self):
-        """Cover lost doorbells and status messages while the run is active."""
+    async def stream(self):
+        """The live tail from the process's feed, and the run's status while it is active."""
+        loop = asyncio.get_running_loop()
+        feed = feeds.acquire(self.run_id.hex, self.last_sent or 0)
+        checked = loop.time()
         try:
             while True:
-                await asyncio.sleep(POLL_INTERVAL)
+                await feed.wait_beyond(self.last_sent, POLL_INTERVAL)
                 async with self.lock:
-                    await self.pump()
-                    meta = await runlog.aget_meta(self.run_id)
-                    status = meta.get("status")
-                    if status and status != self.status_sent:
-                        run = await load_run_json(self.run_id)
-                        if run and run["status"] != self.status_sent:
-                            await self.send_run(run)
-                    if self.status_sent in Run.FINISHED:
-                        run = await load_run_json(self.run_id)
-                        if run and self.last_sent is not None and self.last_sent >= run["last_seq"]:
-                            return
+                    before = self.last_sent
+                    await self.pump(feed)
+                if self.last_sent == before and feed.hi > before:
+                    await asyncio.sleep(POLL_INTERVAL)  # nothing could be sent (see pump's log): do not spin
+                async with self.lock:
+                    if loop.time() - checked < POLL_INTERVAL:
+                        continue
+                    checked = loop.time()
+                    if await self.check_status():
+                        return
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("run %s: safety poll stopped", self.run_id.hex)
+            # Redis (or the DB) went away under us. Close, so that the client reconnects and resumes from
+            # its last seq once the server can read the log again - never leave an open socket gone quiet.
+            log.warning("run %s: stream failed; closing the socket so the viewer resumes", self.run_id.hex,
+                        exc_info=True)
+            await self.close(code=1011)
+        finally:
+            feeds.release(feed)
+
+    async def check_status(self) -> bool:
+        """Send a status change a lost channel message hid; True once the run is over and fully sent."""
+        meta = await runlog.aget_meta(self.run_id)
+        status = meta.get("status")
+        if status and status != self.status_sent:
+            run = await load_run_json(self.run_id)
+            if run and run["status"] != self.status_sent:
+                await self.send_run(run)
+        if self.status_sent in Run.FINISHED:
+            run = await load_run_json(self.run_id)
+            if run and self.last_sent is not None and self.last_sent >= run["last_seq"]:
+                return True
+        return False
 
     # -- channel layer messages --------------------------------------------------------------------------
-
-    async def run_doorbell(self, message):
-        if self.last_sent is None:
-            return
-        async with self.lock:
-            await self.pump()
 
     async def run_status(self, message):
         if self.last_sent is None:

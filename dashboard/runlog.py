@@ -13,7 +13,7 @@ Plain functions over redis-py; no views, no Celery. Keys, for a run id `<hex>`:
   replacement resumes after the last logged event. Appends are fenced by it (`append(..., lock=)`), so an
   execution that lost the lock cannot write even one more event.
 
-The log is the truth for live viewers; the channel layer only rings a doorbell. When the run ends the
+The log is the truth for live viewers (each server process follows it, dashboard/feed.py). When the run ends the
 events and the final snapshot are in the DB (RunEvent, RunSnapshot; archived in batches during the run
 too), and `read_since` falls back to them once the stream is gone.
 """
@@ -224,16 +224,22 @@ def read_since(run_id, since: int, count: int = 1000) -> list[dict]:
     return _archived_since(run_id, since, count)
 
 
-async def aread_since(run_id, since: int, count: int = 1000) -> list[dict]:
-    """`read_since` for consumers: asyncio Redis, ORM in a thread."""
+async def aread_raw_since(run_id, since: int, count: int = 1000) -> list[tuple[int, str]]:
+    """For consumers: up to `count` (seq, compact JSON) pairs with seq > since, in order, as logged - the
+    JSON is passed on to viewers without being decoded and encoded again. Raises TooOld; falls back to the
+    DB archive once the stream is gone. asyncio Redis, ORM in a thread."""
     r = async_client()
     key = log_key(run_id)
     entries = await r.xrange(key, min=f"{since + 1}-0", max="+", count=count)
     if entries:
-        return _check_contiguous(_decode(entries), since)
+        items = [(int(entry_id.split("-", 1)[0]), fields[ENTRY_FIELD]) for entry_id, fields in entries]
+        if items[0][0] != since + 1:
+            raise TooOld(f"oldest kept event is {items[0][0]}, wanted {since + 1}")
+        return items
     if await r.exists(key):
         return []
-    return await database_sync_to_async(_archived_since)(run_id, since, count)
+    events = await database_sync_to_async(_archived_since)(run_id, since, count)
+    return [(e["seq"], dumps(e)) for e in events]
 
 
 def iter_all_since(run_id, since: int, batch: int = 1000):

@@ -1,8 +1,6 @@
 """Run rows as JSON, and the channel-layer groups runs are announced on.
 
 Group messages (internal, between processes; the browser never sees these shapes):
-- `{"type": "run.doorbell", "seq": N}` to `run.<hex>`: "the log has grown to at least N"; consumers read
-  the log, never the payload.
 - `{"type": "run.status", "run": {run JSON}}` to `run.<hex>` and `classroom.default`: a run was created or
   changed status/paused/speed. Consumers forward it to the browser as `{"type": "run", "run": ...}`.
 - `{"type": "classroom.focus", "focus": {...}}` to `classroom.default`: the presenter looked at another

@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 # Speed name -> factor of virtual seconds per wall second; None = as fast as possible.
 SPEEDS = {"0.25": 0.25, "0.5": 0.5, "1": 1.0, "2": 2.0, "4": 4.0, "max": None}
 SNAPSHOT_EVERY = 500
-# At max speed, doorbells are coalesced to at most one per this many seconds (plus checkpoints and end).
-DOORBELL_INTERVAL = 0.02
 # Waits shorter than this are slept through; longer ones wait on the control list, so a pause or cancel
 # during a long virtual gap (an image pull) takes effect at once.
 SHORT_WAIT = 0.05
@@ -153,7 +151,7 @@ class ChannelSender:
     """Group sends from this synchronous task over one private event loop.
 
     channels_redis keeps a connection pool per event loop; reusing one loop for the whole run reuses its
-    connections (async_to_sync would open a fresh loop, and so fresh connections, per doorbell).
+    connections (async_to_sync would open a fresh loop, and so fresh connections, per message).
     """
 
     def __init__(self):
@@ -164,7 +162,7 @@ class ChannelSender:
         try:
             self.loop.run_until_complete(self.layer.group_send(group, message))
         except Exception:
-            # A lost doorbell is covered by the consumers' safety poll; never fail a run over it.
+            # A lost status message is covered by the consumers' status check; never fail a run over it.
             log.exception("group_send to %s failed", group)
 
     def close(self) -> None:
@@ -200,8 +198,6 @@ class RunExecution:
         self.anchor_t = 0.0
         self.anchor_wall = time.monotonic()
         self.paused_at_t = 0.0
-        self.last_bell = 0.0
-        self.bell_pending = False
 
     # -- the loop -----------------------------------------------------------------------------------
 
@@ -235,12 +231,12 @@ class RunExecution:
                         self.snapshot()  # the state just before step n begins
                 if self.wait_turn(ev["t"]):
                     break
-                self.emit(ev, checkpoint=checkpoint)
+                self.emit(ev)
             outcome, error = Run.SUCCEEDED, ""
             if self.cancel_by is not None:
                 outcome = Run.CANCELLED
                 self.emit(self.worker_event("run.cancelled", f"Run cancelled by {self.cancel_by or 'unknown'}",
-                                            {"by": self.cancel_by}), checkpoint=True)
+                                            {"by": self.cancel_by}))
         except runlog.LockLost:
             # Another execution owns the run now (ours stalled past its lease): it writes the rest.
             log.warning("run %s: lost the run lock; this execution stops", self.hex)
@@ -301,8 +297,7 @@ class RunExecution:
 
     def log_failure(self, error: str) -> None:
         try:
-            self.emit(self.worker_event("run.failed", f"Run failed: {error}"[:300], {"error": error}),
-                      checkpoint=True)
+            self.emit(self.worker_event("run.failed", f"Run failed: {error}"[:300], {"error": error}))
         except Exception:
             log.exception("run %s: could not log run.failed", self.hex)
 
@@ -311,7 +306,7 @@ class RunExecution:
         return {"v": 1, "run": self.hex, "seq": self.last_seq + 1, "t": self.last_t, "component": "scenario",
                 "instance": "scenario", "type": type_, "summary": summary, "data": data}
 
-    def emit(self, ev: dict, checkpoint: bool = False) -> None:
+    def emit(self, ev: dict) -> None:
         self.state = self.state_mod.apply(self.state, ev)
         if not runlog.append(self.hex, ev, r=self.r, lock=self.lock):
             # Under the lock only this execution appends, after the last logged seq: a refused seq means
@@ -322,15 +317,6 @@ class RunExecution:
         self.last_seq, self.last_t = ev["seq"], ev["t"]
         if self.last_seq % self.snapshot_every == 0:
             self.snapshot()
-        self.ring(force=checkpoint)
-
-    def ring(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if self.speed is None and not force and now - self.last_bell < DOORBELL_INTERVAL:
-            self.bell_pending = True
-            return
-        self.sender.send(self.group, {"type": "run.doorbell", "seq": self.last_seq})
-        self.last_bell, self.bell_pending = now, False
 
     def snapshot(self) -> None:
         """Latest snapshot to Redis; the events so far to the DB archive; last_seq to the row."""
@@ -422,8 +408,6 @@ class RunExecution:
         if paused:
             self.paused_at_t = self.virtual_now()
             self.paused = True
-            if self.bell_pending:
-                self.ring(force=True)
         else:
             self.paused = False
             self.anchor(self.paused_at_t)
@@ -436,8 +420,6 @@ class RunExecution:
 
     def finish(self, outcome: str, error: str) -> None:
         try:
-            if self.bell_pending:
-                self.ring(force=True)
             runlog.store_snapshot(self.hex, self.last_seq, self.state, r=self.r)
             runlog.archive_events(self.hex, self.pending)
             self.pending = []

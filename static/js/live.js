@@ -1,5 +1,6 @@
 // One run's live stream over WebSocket: Kubernetes' list-then-watch, resumed from a sequence number.
 //
+// The server sends an event alone as {type: "event"} and consecutive ones together as {type: "events"}.
 // Invariants: `lastSeq` is the highest seq handed to onEvent (or the snapshot's seq). Every event is handed
 // over exactly once and in order: a seq at or below lastSeq is dropped, and a seq above lastSeq + 1 means we
 // missed something, so we reconnect and subscribe again with `since` = lastSeq (the server replays the gap,
@@ -83,20 +84,27 @@ export class RunStream {
     this.retryLater(0);
   }
 
+  // Hand one event over; false when it revealed a gap (we are resubscribing: drop the rest of the frame).
+  take(ev) {
+    if (ev.seq <= this.lastSeq) return true;
+    if (ev.seq !== this.lastSeq + 1) { this.resubscribe(); return false; }
+    this.lastSeq = ev.seq;
+    this.h.onEvent?.(ev);
+    return true;
+  }
+
   handle(msg) {
     switch (msg.type) {
       case "snapshot":
         this.lastSeq = msg.seq;
         this.h.onSnapshot?.(msg.seq, msg.state);
         break;
-      case "event": {
-        const ev = msg.event;
-        if (ev.seq <= this.lastSeq) return;
-        if (ev.seq !== this.lastSeq + 1) { this.resubscribe(); return; }
-        this.lastSeq = ev.seq;
-        this.h.onEvent?.(ev);
+      case "event":
+        if (!this.take(msg.event)) return;
         break;
-      }
+      case "events": // consecutive events in one frame, oldest first
+        for (const ev of msg.events || []) if (!this.take(ev)) return;
+        break;
       case "run": {
         const run = msg.run || { id: this.runId, status: msg.status };
         this.h.onRun?.(run);

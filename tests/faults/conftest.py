@@ -21,7 +21,7 @@ import pytest
 import redis
 
 from dashboard.launcher import port_open, wait_for_port
-from tests.server.conftest import FINISHED, assert_stream_consistent
+from tests.server.conftest import FINISHED, assert_stream_consistent, unbatch
 from tests.stack import RunningStack, started
 
 
@@ -144,7 +144,8 @@ class Follower:
                     self.connections += 1
                     await ws.send(json.dumps({"type": "subscribe", "since": self.seq}))
                     async for raw in ws:
-                        self.take(json.loads(raw))
+                        for message in unbatch(json.loads(raw)):
+                            self.take(message)
                         if self.done():
                             self.done_at, self.done_wall = time.monotonic(), time.time()
                             return self

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from dashboard import runlog
 from simulator import state
-from tests.server.conftest import FINISHED, fetch_events, fold, start_run, wait_finished
+from tests.server.conftest import FINISHED, fetch_events, fold, start_run, unbatch, wait_finished
 
 from .conftest import Follower, run_async
 
@@ -68,12 +68,12 @@ async def watch_with_disconnects(stack, run_id: str, plan, total: int) -> list[d
                            ping_interval=None) as ws:
             await ws.send(json.dumps({"type": "subscribe", "since": seq}))
             while True:
-                m = json.loads(await asyncio.wait_for(ws.recv(), 30))
-                if m["type"] in ("event", "snapshot"):
-                    received.append(m)
-                    seq = m["event"]["seq"] if m["type"] == "event" else m["seq"]
-                elif m["type"] == "run" and m["run"]["status"] in FINISHED:
-                    final = m["run"]["last_seq"]
+                for m in unbatch(json.loads(await asyncio.wait_for(ws.recv(), 30))):
+                    if m["type"] in ("event", "snapshot"):
+                        received.append(m)
+                        seq = m["event"]["seq"] if m["type"] == "event" else m["seq"]
+                    elif m["type"] == "run" and m["run"]["status"] in FINISHED:
+                        final = m["run"]["last_seq"]
                 if until is not None and seq >= until:
                     break
                 if until is None and final is not None and seq >= final:

@@ -114,12 +114,25 @@ def ws_connect(stack, path: str, origin: str | None = None):
                    legacy=True)
 
 
+def unbatch(message: dict) -> list[dict]:
+    """A server message as the messages of the design's protocol: an `events` frame (consecutive events sent
+    together) becomes one `event` message per event, in order; anything else stays as it is."""
+    if message.get("type") == "events":
+        assert isinstance(message["events"], list) and message["events"], f"empty events frame: {message}"
+        return [{"type": "event", "event": ev} for ev in message["events"]]
+    return [message]
+
+
 class Viewer:
-    """A WebSocket viewer of one run, speaking the live protocol (subscribe / snapshot / event / run)."""
+    """A WebSocket viewer of one run, speaking the live protocol (subscribe / snapshot / event / run).
+
+    `events` frames are split into `event` messages (unbatch), and `frames` counts what came on the wire."""
 
     def __init__(self, stack, run_id: str):
         self.ws = ws_connect(stack, f"/ws/runs/{run_id}/")
         self.seq: int | None = None  # the last seq this viewer has (from a snapshot or an event)
+        self.backlog: list[dict] = []
+        self.frames = 0
 
     def send(self, message: dict) -> None:
         self.ws.send(json.dumps(message))
@@ -129,7 +142,10 @@ class Viewer:
         self.send({"type": "subscribe", "since": since})
 
     def recv(self, timeout: float = 10) -> dict:
-        message = json.loads(self.ws.recv(timeout=timeout))
+        if not self.backlog:
+            self.backlog = unbatch(json.loads(self.ws.recv(timeout=timeout)))
+            self.frames += 1
+        message = self.backlog.pop(0)
         if message.get("type") == "event":
             self.seq = message["event"]["seq"]
         elif message.get("type") == "snapshot":

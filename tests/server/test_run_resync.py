@@ -14,7 +14,7 @@ from dashboard.routing import websocket_urlpatterns
 from simulator import scenarios, state
 from simulator.runner import Simulation
 
-from .conftest import fold
+from .conftest import fold, unbatch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,7 +44,9 @@ def converse(run, since, count):
         connected, _ = await comm.connect()
         assert connected
         await comm.send_json_to({"type": "subscribe", "since": since})
-        out = [await comm.receive_json_from(timeout=10) for _ in range(count)]
+        out = []
+        while len(out) < count:
+            out += unbatch(await comm.receive_json_from(timeout=10))
         await comm.disconnect()
         return out
 
