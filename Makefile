@@ -51,13 +51,16 @@ test: system-test venv
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$rc
 
-# Benchmarks (bench/README.md): the simulator at scale (bench/results.json) and the page's rendering budget
-# in Chromium (bench/frames.json); each prints a table. Quick run:
-#   make bench BENCH_ARGS="--sizes 100,1000 --skip-cluster" FRAMES_ARGS="--nodes 1000 --events 100000"
+# Benchmarks (bench/README.md): the simulator at scale (bench/scale.json), the page's rendering budget in
+# Chromium (bench/frames.json), live delivery to viewers (bench/live.json); each prints a table, then
+# bench/report.py prints them together with their targets and writes bench/results.json. Quick run:
+#   make bench BENCH_ARGS="--sizes 100,1000 --skip-cluster" FRAMES_ARGS="--nodes 1000 --events 100000" LIVE_ARGS="--quick"
 bench: system-test
 	@$(MAKE) --no-print-directory venv
 	@$(PY) bench/scale.py $(BENCH_ARGS)
 	@$(PY) bench/frames.py $(FRAMES_ARGS)
+	@$(PY) bench/live.py $(LIVE_ARGS)
+	@$(PY) bench/report.py
 
 clean:
 	rm -rf var .pytest_cache

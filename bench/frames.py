@@ -135,6 +135,25 @@ def pct(xs: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else 0.0
 
 
+def table(res: dict) -> str:
+    """The figures of bench/frames.json, each beside its target (also printed by bench/report.py)."""
+    rows = [("measure", "value", "target", "ok"),
+            (f"frame time p95 @ {res['rate']:,} events/s, map of {res['map_cells']:,} nodes", f"{res['frame_ms']['p95']} ms "
+             f"(p50 {res['frame_ms']['p50']}, p99 {res['frame_ms']['p99']}, max {res['frame_ms']['max']})",
+             f"<= {TARGET_P95_MS} ms", "yes" if res["frame_ms"]["p95"] <= ON_TIME_MS else "no"),
+            ("  frames over 16.7 ms", f"{res['frames_over_16_7ms'] * 100:.1f} % of {res['frames']:,}", "", ""),
+            ("frame time p95, the diagram on screen instead", f"{res['diagram_view']['frame_ms']['p95']} ms "
+             f"(p50 {res['diagram_view']['frame_ms']['p50']}, over 16.7 ms: {res['diagram_view']['frames_over_16_7ms'] * 100:.1f} %)",
+             "(reported)", ""),
+            (f"JS heap after {res['events_fed']:,} events", f"{res['heap_used_mb']} MB", f"<= {TARGET_HEAP_MB:.0f} MB",
+             "yes" if res["heap_used_mb"] <= TARGET_HEAP_MB else "no"),
+            ("  events taken when flooded", f"{res['flood_events_per_second']:,}/s", "", "")]
+    w = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    lines = ["  ".join(str(v).ljust(w[i]) for i, v in enumerate(r)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * x for x in w))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--nodes", type=int, default=5000)
@@ -224,21 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {"frame_p95_ms": TARGET_P95_MS, "heap_mb": TARGET_HEAP_MB},
     }
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
-    rows = [("measure", "value", "target", "ok"),
-            (f"frame time p95 @ {args.rate:,} events/s, map of {map_cells:,} nodes", f"{res['frame_ms']['p95']} ms "
-             f"(p50 {res['frame_ms']['p50']}, p99 {res['frame_ms']['p99']}, max {res['frame_ms']['max']})",
-             f"<= {TARGET_P95_MS} ms", "yes" if res["frame_ms"]["p95"] <= ON_TIME_MS else "no"),
-            ("  frames over 16.7 ms", f"{res['frames_over_16_7ms'] * 100:.1f} % of {len(frames):,}", "", ""),
-            ("frame time p95, the diagram on screen instead", f"{res['diagram_view']['frame_ms']['p95']} ms "
-             f"(p50 {res['diagram_view']['frame_ms']['p50']}, over 16.7 ms: {res['diagram_view']['frames_over_16_7ms'] * 100:.1f} %)",
-             "(reported)", ""),
-            (f"JS heap after {flood['fed']:,} events", f"{res['heap_used_mb']} MB", f"<= {TARGET_HEAP_MB:.0f} MB",
-             "yes" if res["heap_used_mb"] <= TARGET_HEAP_MB else "no"),
-            ("  events taken when flooded", f"{res['flood_events_per_second']:,}/s", "", "")]
-    w = [max(len(str(r[i])) for r in rows) for i in range(4)]
-    lines = ["  ".join(str(v).ljust(w[i]) for i, v in enumerate(r)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * x for x in w))
-    print("\n".join(lines))
+    print(table(res))
     print("drawing time while timed, by view (ms):", ", ".join(f"{k} {v}" for k, v in res["draw_ms_by_view"].items()))
     print(f"\nwritten: {args.out}")
     return 0

@@ -12,7 +12,7 @@
     (as a Deployment when the Deployment controller runs, else as Pods posted directly), the tracer at the
     summary level; wall time, events, peak RSS.
 
-Prints a table, each figure beside its target, and writes bench/results.json. Figures are wall-clock
+Prints a table, each figure beside its target, and writes bench/scale.json. Figures are wall-clock
 measurements of this machine: never assert on them in tests.
 """
 from __future__ import annotations
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-cluster", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=3600.0, help="per child process, seconds")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "scale.json"))
     ap.add_argument("--profile", default="", help="directory: cProfile every child, dump .prof files there")
     ap.add_argument("--perf-module", default="simulator.scheduler.perf", help=argparse.SUPPRESS)
     ap.add_argument("--child", choices=("scheduler", "cluster"), help=argparse.SUPPRESS)

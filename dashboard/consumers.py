@@ -88,6 +88,8 @@ class RunConsumer(JsonConsumer):
         self.last_sent: int | None = None  # None until the client subscribes
         self.lock = asyncio.Lock()
         self.streamer: asyncio.Task | None = None
+        self.feed: feeds.Feed | None = None
+        self.connect_run = None
         self.status_sent: str | None = None
         if await self.refuse_anonymous():
             return
@@ -101,6 +103,9 @@ class RunConsumer(JsonConsumer):
             await self.send_json(error_message("run", "no such run"))
             await self.close(code=4404)
             return
+        # The first subscribe, coming right after, uses this (a class connecting at once costs one query a
+        # socket, not two); a status change in between is caught by the stream's status check.
+        self.connect_run: tuple[float, dict] | None = (asyncio.get_running_loop().time(), run)
         group = run_group(self.run_id)
         await self.channel_layer.group_add(group, self.channel_name)
         self.groups.append(group)  # discarded by websocket_disconnect
@@ -108,7 +113,10 @@ class RunConsumer(JsonConsumer):
 
     async def disconnect(self, code):
         if self.streamer is not None:
-            self.streamer.cancel()
+            self.streamer.cancel()   # it releases the feed
+        elif self.feed is not None:
+            feeds.release(self.feed)
+            self.feed = None
 
     async def receive_json(self, content, **kwargs):
         if content.get("type") != "subscribe":
@@ -126,7 +134,11 @@ class RunConsumer(JsonConsumer):
 
     async def subscribe(self, since: int):
         async with self.lock:
-            run = await load_run_json(self.run_id)
+            loaded, self.connect_run = self.connect_run, None
+            if loaded is not None and asyncio.get_running_loop().time() - loaded[0] < 2.0:
+                run = loaded[1]
+            else:
+                run = await load_run_json(self.run_id)
             if run is None:
                 await self.send_json(error_message("run", "no such run"))
                 return
@@ -135,6 +147,8 @@ class RunConsumer(JsonConsumer):
                 await self.send_snapshot()
             else:
                 self.last_sent = since
+            if self.feed is None:
+                self.feed = feeds.acquire(self.run_id.hex, self.last_sent)
             await self.pump()
         if self.streamer is None:
             self.streamer = asyncio.create_task(self.stream())
@@ -148,10 +162,13 @@ class RunConsumer(JsonConsumer):
         await self.send_json({"type": "snapshot", "seq": seq, "state": state})
         self.last_sent = seq
 
-    async def pump(self, feed: feeds.Feed | None = None):
-        """Send everything after last_sent, at most BATCH events a frame. Caller holds the lock."""
+    async def pump(self, from_log: bool = False):
+        """Send everything after last_sent, at most BATCH events a frame: from the feed's window where it
+        reaches back far enough, else (or with from_log, for everything logged up to this moment - the feed
+        may not have read it yet) from the log. Caller holds the lock."""
         if self.last_sent is None:
             return
+        feed = None if from_log else self.feed
         resynced = False
         while True:
             if feed is not None and feed.holds(self.last_sent):
@@ -178,14 +195,14 @@ class RunConsumer(JsonConsumer):
     async def stream(self):
         """The live tail from the process's feed, and the run's status while it is active."""
         loop = asyncio.get_running_loop()
-        feed = feeds.acquire(self.run_id.hex, self.last_sent or 0)
+        feed = self.feed
         checked = loop.time()
         try:
             while True:
                 await feed.wait_beyond(self.last_sent, POLL_INTERVAL)
                 async with self.lock:
                     before = self.last_sent
-                    await self.pump(feed)
+                    await self.pump()
                 if self.last_sent == before and feed.hi > before:
                     await asyncio.sleep(POLL_INTERVAL)  # nothing could be sent (see pump's log): do not spin
                 async with self.lock:
@@ -201,9 +218,10 @@ class RunConsumer(JsonConsumer):
             # its last seq once the server can read the log again - never leave an open socket gone quiet.
             log.warning("run %s: stream failed; closing the socket so the viewer resumes", self.run_id.hex,
                         exc_info=True)
-            await self.close(code=1011)
+            await self.close(code=4503)  # an application code: autobahn refuses to send 1011
         finally:
             feeds.release(feed)
+            self.feed = None
 
     async def check_status(self) -> bool:
         """Send a status change a lost channel message hid; True once the run is over and fully sent."""
@@ -212,6 +230,7 @@ class RunConsumer(JsonConsumer):
         if status and status != self.status_sent:
             run = await load_run_json(self.run_id)
             if run and run["status"] != self.status_sent:
+                await self.pump(from_log=True)
                 await self.send_run(run)
         if self.status_sent in Run.FINISHED:
             run = await load_run_json(self.run_id)
@@ -225,7 +244,9 @@ class RunConsumer(JsonConsumer):
         if self.last_sent is None:
             return
         async with self.lock:
-            await self.pump()  # events first, so a client sees the final event before the final status
+            # Events first, so that a client sees every event logged before a status change (the last one,
+            # those before a pause) before the status.
+            await self.pump(from_log=True)
             await self.send_run(message["run"])
 
 

@@ -143,7 +143,15 @@ class Follower:
                     connect_kwargs = {}
                     self.connections += 1
                     await ws.send(json.dumps({"type": "subscribe", "since": self.seq}))
-                    async for raw in ws:
+                    while True:
+                        # Bounded: a socket that went quiet fails the test instead of hanging the suite.
+                        left = deadline - asyncio.get_running_loop().time()
+                        try:
+                            raw = await asyncio.wait_for(ws.recv(), max(left, 0.1))
+                        except asyncio.TimeoutError:
+                            raise AssertionError(f"viewer not caught up after {timeout} s, its socket quiet: seq "
+                                                 f"{self.seq}, final {self.final_seq}, {self.connections} "
+                                                 "connections") from None
                         for message in unbatch(json.loads(raw)):
                             self.take(message)
                         if self.done():
