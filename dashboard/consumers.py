@@ -47,6 +47,25 @@ def load_run_json(run_id) -> dict | None:
     return run_json(run) if run else None
 
 
+# Sockets that open within this many seconds of each other share one read of their run's row: a class whose
+# Wi-Fi came back reconnects all at once, and the row is read by one DB thread, one query after another. A
+# status it misses is sent by the stream's status check (about a second later).
+RUN_CACHE_S = 0.5
+_run_cache: dict[uuid.UUID, tuple[float, asyncio.Future]] = {}
+
+
+async def recent_run_json(run_id) -> dict | None:
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    hit = _run_cache.get(run_id)
+    if hit is None or now - hit[0] >= RUN_CACHE_S or (hit[1].done() and hit[1].exception() is not None):
+        if len(_run_cache) > 1000:
+            _run_cache.clear()
+        task = loop.create_task(load_run_json(run_id))   # one query, however many sockets wait for it
+        hit = _run_cache[run_id] = (now, task)
+    return await asyncio.shield(hit[1])
+
+
 @database_sync_to_async
 def load_latest_run_json() -> dict | None:
     run = latest_run()
@@ -97,7 +116,7 @@ class RunConsumer(JsonConsumer):
             self.run_id = uuid.UUID(self.scope["url_route"]["kwargs"]["run_id"])
         except ValueError:
             self.run_id = None
-        run = await load_run_json(self.run_id) if self.run_id else None
+        run = await recent_run_json(self.run_id) if self.run_id else None
         if run is None:
             await self.accept()
             await self.send_json(error_message("run", "no such run"))

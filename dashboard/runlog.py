@@ -107,8 +107,12 @@ def async_client() -> aredis.Redis:
     key = (id(loop), settings.REDIS_URL)
     c = _async_clients.get(key)
     if c is None:
-        c = _async_clients[key] = aredis.Redis.from_url(settings.REDIS_URL, decode_responses=True,
-                                                        socket_timeout=settings.REDIS_SOCKET_TIMEOUT)
+        # A blocking pool: at its limit a command waits for a free connection instead of failing (redis-py's
+        # default pool raises "Too many connections" at 100, which a class reconnecting at once reaches).
+        pool = aredis.BlockingConnectionPool.from_url(settings.REDIS_URL, decode_responses=True,
+                                                      socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
+                                                      max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=20)
+        c = _async_clients[key] = aredis.Redis(connection_pool=pool)
     return c
 
 

@@ -181,11 +181,17 @@ DASHBOARD_MAX_PODS = env_int("DASHBOARD_MAX_PODS", 150000, minimum=1)
 # channels_redis' BZPOPMIN wait (RedisChannelLayer.brpop_timeout = 5): an idle consumer's receive would
 # then time out and the WebSocket close with 1011. Every blocking call we make waits less than this.
 REDIS_SOCKET_TIMEOUT = 30
+# Connections per asyncio pool in a Daphne process (the channel layer's, and the run logs', which waits for a
+# free one rather than failing).
+REDIS_MAX_CONNECTIONS = 1000
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT}]},
+        # redis-py's asyncio pool stops at 100 connections and then raises instead of waiting: a class of 200
+        # reconnecting at once gave handshakes a 500. Each concurrent group_add holds one for a moment.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                              "max_connections": REDIS_MAX_CONNECTIONS}]},
     }
 }
 
