@@ -16,7 +16,9 @@ version (schedule a ``lambda: w(value)`` per waiter) produced: same seed, same r
 """
 from __future__ import annotations
 
+import contextlib
 import gc
+import threading
 from heapq import heappop, heappush
 from typing import Any, Callable, Generator
 
@@ -189,3 +191,36 @@ def tune_gc_for_scale(threshold0: int = 50_000) -> tuple[int, int, int]:
     gc.freeze()
     gc.set_threshold(threshold0, 50, 100)
     return old
+
+
+_tuned_lock = threading.Lock()
+_tuned_depth = 0
+_tuned_saved: tuple[int, int, int] | None = None
+
+
+@contextlib.contextmanager
+def gc_tuned_for_scale(threshold0: int = 50_000):
+    """``tune_gc_for_scale`` for the length of a with-block, for a long-lived process (a Celery worker)
+    that runs a large simulation now and serves other work afterwards. On the way out the thresholds are
+    restored, the frozen objects go back under the collector (``gc.unfreeze``) and one full collection
+    frees whatever cycles the run left behind, so the next task meets CPython's defaults and no frozen,
+    unreachable leftovers. Blocks may overlap (runs on several threads of one process): the first one
+    in tunes, the last one out restores. Collection timing never reaches the events."""
+    global _tuned_depth, _tuned_saved
+    with _tuned_lock:
+        if _tuned_depth == 0:
+            _tuned_saved = tune_gc_for_scale(threshold0)
+        else:
+            gc.freeze()   # what this run built before entering is long-lived too
+        _tuned_depth += 1
+    try:
+        yield
+    finally:
+        with _tuned_lock:
+            _tuned_depth -= 1
+            if _tuned_depth == 0:
+                gc.unfreeze()
+                if _tuned_saved is not None:
+                    gc.set_threshold(*_tuned_saved)
+                _tuned_saved = None
+                gc.collect()

@@ -81,6 +81,10 @@ class LoadBalancer:
         p = self.primary
         return p.list(prefix) if p else []
 
+    def list_shared(self, prefix: str):
+        p = self.primary
+        return p.list_shared(prefix) if p else []
+
     def keys(self, prefix: str):
         p = self.primary
         return p.keys(prefix) if p else []

@@ -166,6 +166,41 @@ def _decode(raw: str, rv: int) -> dict:
     return obj
 
 
+# Tests set this to hand every shared object out read-only (codec.read_only), which proves that no consumer
+# changes one in place. Off in normal runs: the consumers' contract is enough, and the copy costs time.
+READ_ONLY_SHARED = False
+
+
+def _decode_shared(raw: str, rv: int) -> dict:
+    """A decoded object that several consumers will hold (SharedObject, list_shared): read-only when the
+    tests ask for it. (Interning its strings saved about a third of a decoded object but tripled the cost
+    of a decode, which the scheduler benchmark felt: not done.)"""
+    obj = _decode(raw, rv)
+    return codec.read_only(obj) if READ_ONLY_SHARED else obj
+
+
+class SharedObject:
+    """One watch event's object, decoded once (on first delivery) for every watch stream that carries it.
+
+    Upstream, a shared informer hands one cached object to every event handler and lister ("Objects
+    returned here must be treated as read-only": k8s.io/client-go/listers/core/v1/pod.go), and the watch
+    cache sends one event object to every watcher (k8s.io/apiserver/pkg/storage/cacher/cacher.go
+    dispatchEvent), serialized once for all of them (caching_object.go). Here one decode per event
+    replaces one per watcher: a Pod used to be held decoded by the controller-manager, the scheduler and
+    its kubelet, an EndpointSlice by every node's kube-proxy. Invariant: whoever receives the object
+    copies it before changing it (codec.clone / copy.deepcopy); tests/sim runs with READ_ONLY_SHARED."""
+    __slots__ = ("raw", "rev", "obj")
+
+    def __init__(self, raw: str, rev: int, obj: dict | None = None):
+        self.raw, self.rev, self.obj = raw, rev, obj
+
+    def get(self) -> dict:
+        obj = self.obj
+        if obj is None:
+            obj = self.obj = _decode_shared(self.raw, self.rev)
+        return obj
+
+
 def _clone(obj):
     return codec.clone(obj)
 
@@ -325,6 +360,9 @@ class ApiServer(Component):
         self._evicted: set[str] = set()
         self._start_rev = self.etcd.store.revision
         self._recent: dict[str, tuple[int, dict]] = {}    # key -> (rev, decoded object), read-only uses
+        # key -> (rev, decoded object) handed out by list_shared; dropped when the key changes, so it holds
+        # (almost) only objects that the informers which listed them still hold.
+        self._listed: dict[str, tuple[int, dict]] = {}
         self._ips: set[str] = set()
         self._ports: set[int] = set()
         for kv in self.etcd.store.range("/registry/", prefix=True):
@@ -378,6 +416,20 @@ class ApiServer(Component):
     def list(self, prefix: str) -> list[dict]:
         cache = self._cache
         return [_decode(cache[k][1], cache[k][0]) for k in self.keys(prefix)]
+
+    def list_shared(self, prefix: str) -> list[dict]:
+        """`list` for informers' initial lists: objects that several informers may share, read-only to
+        all of them (as SharedObject's). An object listed before is handed out again until it changes,
+        so the controller-manager, the scheduler and every kube-proxy keep one decoded copy of it."""
+        cache, listed = self._cache, self._listed
+        out = []
+        for k in self.keys(prefix):
+            rev, raw = cache[k]
+            hit = listed.get(k)
+            if hit is None or hit[0] != rev:
+                hit = listed[k] = (rev, _decode_shared(raw, rev))
+            out.append(hit[1])
+        return out
 
     @property
     def revision(self) -> int:
@@ -450,9 +502,9 @@ class ApiServer(Component):
         if resource_version in ("", "0"):
             for k in self.keys(registry.prefix(resource, w.namespace)):
                 rev, raw = self._cache[k]
-                obj = _decode(raw, rev)
+                obj = _decode_shared(raw, rev)
                 if w.matches(obj):
-                    self._deliver(w, "ADDED", raw, k, rev, obj)
+                    self._deliver(w, "ADDED", raw, k, rev, obj, SharedObject(raw, rev, obj))
             return
         try:
             rv = int(resource_version)
@@ -486,6 +538,8 @@ class ApiServer(Component):
             self._cache_put(key, rev, raw_new)
         else:
             self._cache_del(key)
+        # Changed: the next list_shared decodes the new state; the listed one may still serve as `old`.
+        listed = self._listed.pop(key, None) if self._listed else None
         if resource == "services":
             self._track_service(raw_new, raw_old)
         win = self._window.get(resource)
@@ -506,23 +560,27 @@ class ApiServer(Component):
             for n in sorted(nodes):
                 candidates += self._by_node.get(n, ())
             candidates.sort(key=lambda w: w.order)
-        # The decoded old and new objects are only read (selectors, trace refs); each watcher still gets
-        # its own copy. The previous write's new object is this write's old one: keep a few decoded.
+        # The decoded old and new objects are only read (selectors, trace refs). The previous write's new
+        # object is this write's old one: keep a few decoded. Every watcher is handed the same decoded
+        # object (SharedObject): the new state, or for a deletion the last state at the deletion's revision.
         new = old = None
         if any(w.selector is not None or w.namespace for w in candidates):
             if raw_old is not None:
-                old = self._decoded(key, old_rev, raw_old)
+                old = (listed[1] if listed is not None and listed[0] == old_rev
+                       else self._decoded(key, old_rev, raw_old))
             if raw_new is not None:
                 new = self._decoded(key, rev, raw_new)
+        shared_new = SharedObject(raw_new, rev, new) if raw_new is not None else None
+        shared_old = SharedObject(raw_old, rev) if raw_old is not None else None
         for w in candidates:
-            self._dispatch_one(w, key, rev, raw_new, raw_old, old_rev, new, old)
+            self._dispatch_one(w, key, rev, raw_new, raw_old, old_rev, new, old, shared_new, shared_old)
 
     def _decoded(self, key: str, rev: int, raw: str) -> dict:
         memo = self._recent
         hit = memo.get(key)
         if hit is not None and hit[0] == rev:
             return hit[1]
-        obj = _decode(raw, rev)
+        obj = _decode_shared(raw, rev)
         memo.pop(key, None)
         memo[key] = (rev, obj)
         if len(memo) > 1024:
@@ -530,16 +588,17 @@ class ApiServer(Component):
         return obj
 
     def _dispatch_one(self, w: Watcher, key: str, rev: int, raw_new, raw_old, old_rev: int,
-                      new: dict | None = None, old: dict | None = None) -> None:
+                      new: dict | None = None, old: dict | None = None,
+                      shared_new: SharedObject | None = None, shared_old: SharedObject | None = None) -> None:
         if not w.active:
             return
         if w.selector is None and not w.namespace:
             was, now = raw_old is not None, raw_new is not None
         else:
             if new is None and raw_new is not None:
-                new = _decode(raw_new, rev)
+                new = _decode_shared(raw_new, rev)
             if old is None and raw_old is not None:
-                old = _decode(raw_old, old_rev)
+                old = _decode_shared(raw_old, old_rev)
             was, now = w.matches(old), w.matches(new)
         # A watch with a selector sees an object entering the selection as ADDED and leaving it as
         # DELETED (k8s.io/apiserver/pkg/storage/cacher/cache_watcher.go convertToWatchEvent). A deleted
@@ -552,9 +611,14 @@ class ApiServer(Component):
             kind, raw = "DELETED", raw_old if raw_new is None else raw_new
         else:
             return
-        self._deliver(w, kind, raw, key, rev, new if raw is raw_new else old)
+        if raw is raw_new:
+            shared = shared_new if shared_new is not None else SharedObject(raw, rev, new)
+        else:
+            shared = shared_old if shared_old is not None else SharedObject(raw, rev)
+        self._deliver(w, kind, raw, key, rev, new if raw is raw_new else old, shared)
 
-    def _deliver(self, w: Watcher, kind: str, raw: str, key: str, rev: int, obj: dict | None) -> None:
+    def _deliver(self, w: Watcher, kind: str, raw: str, key: str, rev: int, obj: dict | None,
+                 shared: SharedObject) -> None:
         quiet = w.quiet or _quiet_key(self.etcd, key)
 
         def push() -> None:
@@ -565,8 +629,8 @@ class ApiServer(Component):
                 self.tracer.emit(COMPONENT, self.instance, "apiserver.watch",
                                  f"watch {kind} {key} -> {w.who['instance']}",
                                  {"resource": w.resource, "event": kind, "key": key, "resourceVersion": str(rev)},
-                                 to=w.who, obj=registry.objref(obj if obj is not None else codec.loads(raw)))
-            w.on_event(kind, _decode(raw, rev))  # each watcher decodes its own copy, as each informer does
+                                 to=w.who, obj=registry.objref(obj if obj is not None else shared.get()))
+            w.on_event(kind, shared.get())  # one decoded object for every watcher: read-only to them
 
         at = max(self.env.now + self.rng.uniform(0.004, 0.015), w.next_t)
         w.next_t = at

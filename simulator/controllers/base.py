@@ -258,7 +258,8 @@ class SharedInformer:
             self.api.watch(self.resource, self.who, self._on_event)
         # The initial LIST: replace the store; every object is delivered as an add (as after a relist).
         fresh = {}
-        for obj in self.api.list(registry.prefix(self.resource)):
+        # Read-only objects shared with the other informers (and with the watch events' objects).
+        for obj in getattr(self.api, "list_shared", self.api.list)(registry.prefix(self.resource)):
             if obj is not None:
                 fresh[key_of(obj)] = obj
         gone = [k for k in self.store if k not in fresh]

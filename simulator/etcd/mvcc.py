@@ -30,7 +30,9 @@ class CompactedError(Exception):
         super().__init__("mvcc: required revision has been compacted")
 
 
-@dataclass(frozen=True)
+# slots: one KeyValue and one WatchEvent per revision are kept until compaction (history, watch log) -
+# millions in a 150,000-Pod run - and an instance __dict__ more than doubled their size.
+@dataclass(frozen=True, slots=True)
 class KeyValue:
     key: str
     value: str
@@ -40,7 +42,7 @@ class KeyValue:
     lease: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WatchEvent:
     type: str               # "PUT" or "DELETE" (mvccpb.Event_EventType)
     kv: KeyValue            # for DELETE: key with mod_revision = the delete's revision, version 0, value ""

@@ -78,8 +78,9 @@ class KubeProxy:
             self.api.watch("services", self.me, lambda k, o: self._on("svc", k, o))
             self.api.watch("endpointslices", self.me, lambda k, o: self._on("slice", k, o))
         # The informers' initial LIST, then the first sync (kube-proxy syncs once both caches are synced).
-        self.services = {_key(s): s for s in self.api.list("/registry/services/specs/") if s}
-        self.slices = {_key(s): s for s in self.api.list("/registry/endpointslices/") if s}
+        lister = getattr(self.api, "list_shared", self.api.list)   # read-only, shared by every node's kube-proxy
+        self.services = {_key(s): s for s in lister("/registry/services/specs/") if s}
+        self.slices = {_key(s): s for s in lister("/registry/endpointslices/") if s}
         # The first sync after start: the rules a running node already has (kube-proxy started with the
         # node, before any scenario) - computed silently; changes from here on are traced.
         if self.syncs == 0:

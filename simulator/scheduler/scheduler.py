@@ -179,15 +179,16 @@ class Scheduler(Component):
         if self.running:
             return
         self.running = True
+        lister = getattr(self.api, "list_shared", self.api.list)   # read-only objects, shared with other informers
         for res in ("namespaces", "services", "replicasets", "statefulsets", "replicationcontrollers"):
             if registry.info(res) is None:
                 continue
-            for obj in self.api.list(registry.prefix(res)):
+            for obj in lister(registry.prefix(res)):
                 self._store(res, "ADDED", obj)
             self.api.watch(res, self.me, lambda kind, obj, res=res: self.running and self._store(res, kind, obj))
-        for node in self.api.list(registry.prefix("nodes")):
+        for node in lister(registry.prefix("nodes")):
             self._add_node(node)
-        for pod in self.api.list(registry.prefix("pods")):
+        for pod in lister(registry.prefix("pods")):
             if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 continue
             self._on_pod("ADDED", pod, initial=True)

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .. import codec
-from .framework import MAX_NODE_SCORE, NodeInfo, PodInfo
+from .framework import MAX_NODE_SCORE, NodeInfo, PodInfo, match_label_selector
 from .plugins.image_locality import MAX_CONTAINER_THRESHOLD, MIN_THRESHOLD, normalized_image_name
 from .plugins.pod_topology_spread import HOSTNAME, ZONE, constraints as spread_constraints
 from .plugins.taint_toleration import tolerates
@@ -54,6 +54,10 @@ class NodeArrays:
         # depend only on the pod's requests and the node's, so pods of one template share them, and an
         # entry changes only when a pod lands on (or leaves) that node: updated there, not per cycle.
         self.resource_scores: dict[tuple, np.ndarray] = {}
+        # (request cpu, request memory) -> NodeResourcesFit's Filter for a pod with those requests on every
+        # node (room for one more pod, enough free cpu and memory): like resource_scores, kept per request
+        # shape and updated only where a pod lands or leaves.
+        self.fit_masks: dict[tuple, np.ndarray] = {}
 
     # ---- building -----------------------------------------------------------------------------------
     def rebuild(self, infos: list[NodeInfo], all_pods) -> None:
@@ -74,6 +78,7 @@ class NodeArrays:
         self.alloc_pos = bool((self.alloc_cpu > 0).all() and (self.alloc_mem > 0).all())
         self.classes = {}
         self.resource_scores = {}
+        self.fit_masks = {}
         self.unsched = np.fromiter((bool((ni.node.get("spec") or {}).get("unschedulable")) for ni in infos), bool, n)
         self.taint_sets, self._taint_ids = [], {}
         self.taint_id = np.fromiter((self._taint_set_id(ni.node) for ni in infos), np.int32, n)
@@ -124,10 +129,13 @@ class NodeArrays:
         if self.resource_scores:
             for key, arr in self.resource_scores.items():
                 arr[i] = self._resource_score(i, key)
+        if self.fit_masks:
+            room, fc, fm = self.free_pods[i] > 0, self.free_cpu[i], self.free_mem[i]
+            for (cpu, mem), arr in self.fit_masks.items():
+                arr[i] = room and (not cpu or fc >= cpu) and (not mem or fm >= mem)
         if self.counters and not pi.terminating:
             ns = pi.pod["metadata"].get("namespace", "")
             labels = pi.pod["metadata"].get("labels") or {}
-            from .framework import match_label_selector
             for key, arr in self.counters.items():
                 if key[0] == ns and match_label_selector(self._counter_selectors[key], labels):
                     arr[i] += sign
@@ -161,6 +169,20 @@ class NodeArrays:
             arr = self.resource_scores[key] = fit + ((1 - np.abs(f1 - f2) / 2) * MAX_NODE_SCORE).astype(np.int64)
         return arr
 
+    def fit_mask(self, cpu: int, mem: int) -> np.ndarray:
+        """fit_masks[(cpu, mem)], computed for every node on first use."""
+        arr = self.fit_masks.get((cpu, mem))
+        if arr is None:
+            if len(self.fit_masks) >= 16:   # many request shapes: keep the memory and upkeep bounded
+                self.fit_masks.clear()
+            arr = self.free_pods > 0
+            if cpu:
+                arr &= self.free_cpu >= cpu
+            if mem:
+                arr &= self.free_mem >= mem
+            self.fit_masks[(cpu, mem)] = arr
+        return arr
+
     def counter(self, namespace: str, selector: dict, all_pods, key: tuple | None = None) -> np.ndarray:
         """Matching (non-terminating) pods per node for a spreading selector, kept up to date from now on.
         ``key``: (namespace, repr(selector)) when the caller has it already."""
@@ -173,7 +195,6 @@ class NodeArrays:
         return arr
 
     def _recount(self, key: tuple, all_pods) -> np.ndarray:
-        from .framework import match_label_selector
         sel = self._counter_selectors[key]
         arr = np.zeros(self.n, np.int64)
         for node, pi in all_pods():
@@ -346,16 +367,10 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
     # window a little larger than `want` is examined first; the whole ring when that is not enough. ----
     start = sched.next_start_node_index % n
     r = pi.req
-    cpu, mem, static = r.milli_cpu, r.memory, pc.static_ok
+    fit, static = A.fit_mask(r.milli_cpu, r.memory), pc.static_ok
 
     def feasible(lo: int, hi: int) -> np.ndarray:
-        ok = A.free_pods[lo:hi] > 0
-        if cpu:
-            ok &= A.free_cpu[lo:hi] >= cpu
-        if mem:
-            ok &= A.free_mem[lo:hi] >= mem
-        if static is not None:
-            ok &= static[lo:hi]
+        ok = fit[lo:hi] if static is None else fit[lo:hi] & static[lo:hi]
         idx = np.flatnonzero(ok)
         return idx + lo if lo else idx
 
@@ -433,6 +448,12 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
                 else:
                     sel = (codes >= 0) if pc.aff_mask is None else (pc.aff_mask & (codes >= 0))
                     zt = np.bincount(codes[sel], weights=counter[sel], minlength=nvals).astype(np.int64)
+                if nvals and pc.keys_present[c.topology_key]:
+                    # Every node has the key (fc >= 0): the term per value, then gathered - per element the
+                    # same float operations on the same numbers as computing it node by node.
+                    term = (zt * math.log(size + 2) + float(c.max_skew - 1))[fc]
+                    score = term if score is None else score + term
+                    continue
                 cnt = zt[np.maximum(fc, 0)] if nvals else np.zeros(F.size, np.int64)
             term = cnt * math.log(size + 2) + float(c.max_skew - 1)
             if fc is not None and not pc.keys_present[c.topology_key]:

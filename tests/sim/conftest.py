@@ -11,6 +11,17 @@ from simulator.cluster import Cluster
 from tests.sim.helpers import run_pod_create
 
 
+@pytest.fixture(autouse=True, scope="session")
+def shared_objects_read_only():
+    """Every object the API server shares among watchers (one decode per watch event, and per informer
+    list) is handed out read-only in these tests, so a consumer that changes one in place fails loudly
+    instead of corrupting what the others see (simulator.apiserver.server.SharedObject)."""
+    from simulator.apiserver import server
+    before, server.READ_ONLY_SHARED = server.READ_ONLY_SHARED, True
+    yield
+    server.READ_ONLY_SHARED = before
+
+
 def pytest_addoption(parser):
     parser.addoption("--rewrite-golden", action="store_true", default=False,
                      help="rewrite the simulator's golden traces (tests/sim/golden) instead of comparing")

@@ -1,0 +1,158 @@
+"""One decoded object per watch event, shared by every watcher (simulator.apiserver.server.SharedObject),
+and the other memory and speed measures of issue 3 that must not change what a run does: the read-only
+audit mode, the strict-decoding fast path, the garbage collector's scoped tuning."""
+from __future__ import annotations
+
+import copy
+import gc
+import json
+import random
+
+import pytest
+
+from simulator import codec
+from simulator.apiserver import decode, server
+from simulator.kernel import gc_tuned_for_scale
+from simulator.trace import ref
+from tests.sim.test_apiserver_core import Harness, _pod
+
+
+# ---- shared watch objects ---------------------------------------------------------------------------------
+def test_every_watcher_gets_the_same_read_only_object_per_event():
+    h = Harness()
+    seen: dict[str, list] = {"a": [], "b": [], "sel": []}
+    h.api.watch("pods", ref("test", "a"), lambda k, o: seen["a"].append((k, o)))
+    h.api.watch("pods", ref("test", "b"), lambda k, o: seen["b"].append((k, o)))
+    h.api.watch("pods", ref("test", "sel"), lambda k, o: seen["sel"].append((k, o)), label_selector="app=web")
+    h.call(h.client.create("pods", _pod("p")))
+    h.call(h.client.patch("pods", "p", {"metadata": {"labels": {"x": "1"}}}, "default"))
+    h.call(h.client.delete("pods", "p", "default"))
+    h.settle()
+    kinds = [k for k, _ in seen["a"]]
+    assert kinds == [k for k, _ in seen["b"]] == [k for k, _ in seen["sel"]] and kinds[0] == "ADDED"
+    assert kinds[-1] == "DELETED"
+    for (_, a), (_, b), (_, s) in zip(seen["a"], seen["b"], seen["sel"]):
+        assert a is b is s                       # one decode per event, not one per watcher
+    for _, o in seen["a"]:
+        assert isinstance(o, codec.ReadOnlyDict)  # tests/sim/conftest.py turns the audit mode on
+    # A deletion carries the last state at the deletion's revision, as before.
+    last = seen["a"][-1][1]
+    assert int(last["metadata"]["resourceVersion"]) == h.rev
+
+
+def test_a_consumer_that_changes_a_shared_object_fails_loudly():
+    h = Harness()
+    got = []
+    h.api.watch("configmaps", ref("test", "w"), lambda k, o: got.append(o))
+    h.call(h.client.create("configmaps", {"metadata": {"name": "c"}, "data": {"n": "0"}}))
+    h.settle()
+    obj = got[0]
+    for change in (lambda: obj.__setitem__("x", 1), lambda: obj["data"].update(n="1"),
+                   lambda: obj["metadata"].setdefault("labels", {}), lambda: obj["metadata"].pop("name")):
+        with pytest.raises(codec.ReadOnlyError):
+            change()
+    assert obj["metadata"].setdefault("name") == "c" and obj.get("nope") is None   # reads still work
+    mine = copy.deepcopy(obj)                      # the way to change one: a private copy
+    mine["data"]["n"] = "1"
+    assert type(mine) is dict and type(mine["data"]) is dict and obj["data"]["n"] == "0"
+    assert codec.clone(obj) == obj and json.loads(codec.dumps(obj)) == obj
+
+
+def test_informers_share_their_initial_list_until_the_object_changes():
+    h = Harness()
+    h.call(h.client.create("configmaps", {"metadata": {"name": "c"}, "data": {"n": "0"}}))
+    first = h.api.list_shared("/registry/configmaps/")
+    again = h.api.list_shared("/registry/configmaps/")
+    assert [o["metadata"]["name"] for o in first] == ["c"] and first[0] is again[0]
+    assert h.api.list("/registry/configmaps/")[0] is not first[0]   # a plain list is the caller's own
+    h.call(h.client.patch("configmaps", "c", {"data": {"n": "1"}}, "default"))
+    h.settle()
+    after = h.api.list_shared("/registry/configmaps/")
+    assert after[0] is not first[0] and after[0]["data"]["n"] == "1"
+
+
+# ---- strict decoding's fast path --------------------------------------------------------------------------
+def _mutations(obj, rng: random.Random, n: int):
+    """Copies of obj with one value somewhere replaced by a value of another JSON type."""
+    paths = []
+
+    def walk(o, path):
+        if isinstance(o, dict):
+            for k, v in o.items():
+                paths.append(path + (k,))
+                walk(v, path + (k,))
+        elif isinstance(o, list):
+            for i, v in enumerate(o):
+                paths.append(path + (i,))
+                walk(v, path + (i,))
+    walk(obj, ())
+    values = [None, True, 0, -1, 3.0, 1.5, 2 ** 40, 2 ** 70, "x", "12", "100m", [], ["a"], {}, {"a": 1}]
+    for _ in range(n):
+        o = copy.deepcopy(obj)
+        path = rng.choice(paths)
+        cur = o
+        for p in path[:-1]:
+            cur = cur[p]
+        cur[path[-1]] = rng.choice(values)
+        yield o
+
+
+def _slow_check(kind, obj):
+    d = decode._Decoder()
+    try:
+        d.value(obj, decode.KINDS[kind], (None, ()), "")
+    except decode.DecodeError as e:
+        return e
+    return d.saved
+
+
+@pytest.mark.parametrize("kind,body", [
+    ("Pod", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}},
+             "spec": {"containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": 80}],
+                                      "resources": {"requests": {"cpu": "100m"}, "limits": {"memory": "1Gi"}}}],
+                      "tolerations": [{"key": "k", "operator": "Exists", "tolerationSeconds": 30}],
+                      "terminationGracePeriodSeconds": 30, "hostNetwork": False}}),
+    ("Deployment", {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                    "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "d"}},
+                             "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 1}},
+                             "template": {"metadata": {"labels": {"app": "d"}},
+                                          "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}),
+    ("Event", {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e", "namespace": "default"},
+               "involvedObject": {"kind": "Pod", "name": "p"}, "reason": "Scheduled", "message": "m", "count": 1,
+               "firstTimestamp": "2025-01-01T00:00:00Z", "eventTime": None}),
+])
+def test_the_decoding_fast_path_reports_exactly_what_the_full_decoder_does(kind, body):
+    if kind not in decode.KINDS:
+        pytest.skip(f"no typed schema for {kind}")
+    rng = random.Random(3)
+    for obj in [body, *_mutations(body, rng, 300)]:
+        fast, slow = decode.check(kind, obj), _slow_check(kind, obj)
+        assert (fast is None) == (slow is None)
+        if slow is not None:
+            assert (fast.message, fast.path) == (slow.message, slow.path)
+        if decode._fits(obj, decode.KINDS[kind]):
+            assert slow is None
+
+
+# ---- the collector, tuned for a large run and restored after it --------------------------------------------
+def test_gc_tuning_is_undone_when_the_large_run_ends():
+    before = gc.get_threshold()
+    frozen_before = gc.get_freeze_count()
+    with gc_tuned_for_scale(40_000):
+        assert gc.get_threshold()[0] == 40_000 and gc.get_freeze_count() >= frozen_before
+        with gc_tuned_for_scale(40_000):          # a second run in the same process overlaps
+            assert gc.get_threshold()[0] == 40_000
+        assert gc.get_threshold()[0] == 40_000    # still tuned: the first run goes on
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_gc_tuning_is_undone_when_the_run_fails():
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError):
+        with gc_tuned_for_scale():
+            raise RuntimeError("scenario failed")
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_read_only_mode_is_on_for_these_tests():
+    assert server.READ_ONLY_SHARED is True
