@@ -177,8 +177,8 @@ class RunConsumer(JsonConsumer):
         await self.send_json({"type": "run", "run": run})
 
     async def send_snapshot(self):
-        seq, state = await runlog.alatest_snapshot(self.run_id)
-        await self.send_json({"type": "snapshot", "seq": seq, "state": state})
+        seq, state = await runlog.alatest_snapshot_raw(self.run_id)
+        await self.send(text_data=f'{{"type":"snapshot","seq":{seq},"state":{state}}}')
         self.last_sent = seq
 
     async def pump(self, from_log: bool = False):
@@ -191,7 +191,7 @@ class RunConsumer(JsonConsumer):
         resynced = False
         while True:
             if feed is not None and feed.holds(self.last_sent):
-                items, text = feed.take(self.last_sent, BATCH)
+                last, text = feed.take(self.last_sent, BATCH)
             else:
                 try:
                     items = await runlog.aread_raw_since(self.run_id, self.last_sent, BATCH)
@@ -202,14 +202,15 @@ class RunConsumer(JsonConsumer):
                     await self.send_snapshot()
                     resynced = True
                     continue
-                text = feeds.frame(items) if items else ""
-            if not items:
-                return
-            if items[0][0] != self.last_sent + 1:  # cannot happen: the log is gapless; never skip or repeat
-                log.error("run %s: expected seq %s, log gave %s", self.run_id.hex, self.last_sent + 1, items[0][0])
+                if items and items[0][0] != self.last_sent + 1:  # cannot happen: the log is gapless
+                    log.error("run %s: expected seq %s, log gave %s", self.run_id.hex, self.last_sent + 1,
+                              items[0][0])
+                    return
+                last, text = (items[-1][0], feeds.frame(items)) if items else (self.last_sent, "")
+            if last == self.last_sent:
                 return
             await self.send(text_data=text)
-            self.last_sent = items[-1][0]
+            self.last_sent = last
 
     async def stream(self):
         """The live tail from the process's feed, and the run's status while it is active."""
@@ -218,16 +219,16 @@ class RunConsumer(JsonConsumer):
         checked = loop.time()
         try:
             while True:
-                await feed.wait_beyond(self.last_sent, POLL_INTERVAL)
+                await feed.wait_beyond(self.last_sent)
                 async with self.lock:
                     before = self.last_sent
                     await self.pump()
                 if self.last_sent == before and feed.hi > before:
                     await asyncio.sleep(POLL_INTERVAL)  # nothing could be sent (see pump's log): do not spin
+                if loop.time() - checked < POLL_INTERVAL:
+                    continue
+                checked = loop.time()
                 async with self.lock:
-                    if loop.time() - checked < POLL_INTERVAL:
-                        continue
-                    checked = loop.time()
                     if await self.check_status():
                         return
         except asyncio.CancelledError:
@@ -244,8 +245,10 @@ class RunConsumer(JsonConsumer):
 
     async def check_status(self) -> bool:
         """Send a status change a lost channel message hid; True once the run is over and fully sent."""
-        meta = await runlog.aget_meta(self.run_id)
-        status = meta.get("status")
+        if self.feed is not None and self.feed.status_read_at:
+            status = self.feed.status
+        else:
+            status = (await runlog.aget_meta(self.run_id)).get("status")
         if status and status != self.status_sent:
             run = await load_run_json(self.run_id)
             if run and run["status"] != self.status_sent:

@@ -15,6 +15,9 @@ Invariants:
 - After a read that brought events, the feed waits COALESCE seconds before reading again, so that at a high
   event rate a viewer gets one frame per interval instead of one per event; an idle feed blocks in XREAD and
   wakes at once for the next event.
+- Every read, with events or not (at least once per TICK_MS), wakes the viewers: they wait on one Event with
+  no timer of their own. The feed also reads the run's status once a second for all of them (200 viewers
+  each asking Redis at the same tick made a latency spike every second).
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ log = logging.getLogger(__name__)
 
 WINDOW = 20000          # newest events kept per run (about 20 s at 1,000 events/s)
 COALESCE = 0.025        # seconds between reads while events are flowing
-BLOCK_MS = 5000         # an idle XREAD returns after this and is issued again
+TICK_MS = 1000          # an idle XREAD returns after this; the viewers wake then too (their status check)
 IDLE_CLOSE = 30.0       # a feed nobody uses any more stops after this many seconds
 
 _feeds: dict[tuple[int, str], "Feed"] = {}
@@ -50,6 +53,8 @@ class Feed:
         self.frames: dict[tuple[int, int], str] = {}  # (since, count) -> frame text, cleared on growth
         self.task = asyncio.get_running_loop().create_task(self.follow())
         self.idle_since: float | None = None
+        self.status: str | None = None   # the run's status in Redis (its meta hash), read once a second for all
+        self.status_read_at = 0.0
 
     @property
     def hi(self) -> int:
@@ -60,30 +65,37 @@ class Feed:
         """Whether the window can serve a viewer that has everything up to `since`."""
         return self.base <= since
 
-    def take(self, since: int, count: int) -> tuple[list[tuple[int, str]], str]:
-        """Up to `count` events after `since` from the window, and their frame. Callers check holds()."""
+    def take(self, since: int, count: int) -> tuple[int, str]:
+        """The seq of the last of up to `count` events after `since` in the window, and their frame (since,
+        "" when there is none). Viewers at the same position share the frame. Callers check holds()."""
         start = since - self.base
         n = min(count, len(self.raws) - start)
         if n <= 0:
-            return [], ""
-        items = [(since + 1 + i, self.raws[start + i]) for i in range(n)]
+            return since, ""
         key = (since, n)
         text = self.frames.get(key)
         if text is None:
             if len(self.frames) > 64:
                 self.frames.clear()
-            text = self.frames[key] = frame(items)
-        return items, text
+            if n == 1:
+                text = '{"type":"event","event":' + self.raws[start] + "}"
+            else:
+                text = '{"type":"events","events":[' + ",".join(self.raws[start:start + n]) + "]}"
+            self.frames[key] = text
+        return since + n, text
 
-    async def wait_beyond(self, seq: int, timeout: float) -> None:
-        """Return when the feed holds an event after `seq`, or after `timeout` seconds."""
+    async def wait_beyond(self, seq: int) -> None:
+        """Return when the feed holds an event after `seq`, or at its next read (at least once a second)."""
         if self.hi > seq:
             return
-        grew = self.grew
-        try:
-            await asyncio.wait_for(grew.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
+        if self.task.done():   # cannot happen while it has users; never wait on a feed that stopped
+            await asyncio.sleep(TICK_MS / 1000)
+            return
+        await self.grew.wait()
+
+    def wake(self) -> None:
+        grew, self.grew = self.grew, asyncio.Event()
+        grew.set()
 
     async def follow(self) -> None:
         r = runlog.async_client()
@@ -91,11 +103,12 @@ class Feed:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                got = await r.xread({key: f"{self.hi}-0"}, count=5000, block=BLOCK_MS)
+                got = await r.xread({key: f"{self.hi}-0"}, count=5000, block=TICK_MS)
             except asyncio.CancelledError:
                 raise
             except Exception:   # Redis away: the viewers keep what they have; try again shortly
                 log.warning("run %s: feed read failed; retrying", self.run_id, exc_info=True)
+                self.wake()
                 await asyncio.sleep(0.5)
                 continue
             if self.users == 0:
@@ -105,6 +118,14 @@ class Feed:
                     return
             else:
                 self.idle_since = None
+            if loop.time() - self.status_read_at >= TICK_MS / 1000:
+                try:
+                    self.status = await r.hget(runlog.meta_key(self.run_id), "status")
+                    self.status_read_at = loop.time()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("run %s: feed could not read the run's status", self.run_id, exc_info=True)
             entries = got[0][1] if got else []
             added = 0
             for entry_id, fields in entries:
@@ -123,8 +144,8 @@ class Feed:
                     self.base += drop
                     del self.raws[:drop]
                 self.frames.clear()
-                grew, self.grew = self.grew, asyncio.Event()
-                grew.set()
+            self.wake()
+            if added:
                 await asyncio.sleep(COALESCE)
 
 

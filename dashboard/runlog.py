@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 
 import redis
@@ -111,7 +112,8 @@ def async_client() -> aredis.Redis:
         # default pool raises "Too many connections" at 100, which a class reconnecting at once reaches).
         pool = aredis.BlockingConnectionPool.from_url(settings.REDIS_URL, decode_responses=True,
                                                       socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-                                                      max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=20)
+                                                      max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=20,
+                                                      driver_info=settings.REDIS_DRIVER_INFO)
         c = _async_clients[key] = aredis.Redis(connection_pool=pool)
     return c
 
@@ -313,13 +315,21 @@ def latest_snapshot(run_id) -> tuple[int, dict]:
     return _archived_snapshot(run_id) or _initial_snapshot()
 
 
-async def alatest_snapshot(run_id) -> tuple[int, dict]:
+_SNAP_HEAD = re.compile(r'\{"seq":(\d+),"state":')
+
+
+async def alatest_snapshot_raw(run_id) -> tuple[int, str]:
+    """(seq, the state as JSON text) for consumers, who pass it on without decoding it: Redis (as
+    store_snapshot wrote it), else the DB archive, else the initial state at seq 0."""
     raw = await async_client().get(snap_key(run_id))
     if raw:
+        head = _SNAP_HEAD.match(raw)
+        if head and raw.endswith("}"):
+            return int(head.group(1)), raw[head.end():-1]
         snap = json.loads(raw)
-        return snap["seq"], snap["state"]
-    archived = await database_sync_to_async(_archived_snapshot)(run_id)
-    return archived or _initial_snapshot()
+        return snap["seq"], dumps(snap["state"])
+    seq, state = await database_sync_to_async(_archived_snapshot)(run_id) or _initial_snapshot()
+    return seq, dumps(state)
 
 
 # -- control ------------------------------------------------------------------------------------------
