@@ -7,7 +7,6 @@ import statistics
 import time
 from datetime import datetime
 
-
 from tests.server.conftest import fetch_events, fold, start_run, wait_finished
 
 from .conftest import Follower, run_async
