@@ -166,6 +166,9 @@ class RunConsumer(JsonConsumer):
                 await self.send_snapshot()
             else:
                 self.last_sent = since
+                # The log, not the feed's window, says whether `since` is older than what is kept (then a
+                # snapshot): the first frame comes from the log; the rest of the catch-up from the window.
+                await self.pump(from_log=True, frames=1)
             if self.feed is None:
                 self.feed = feeds.acquire(self.run_id.hex, self.last_sent)
             await self.pump()
@@ -181,15 +184,15 @@ class RunConsumer(JsonConsumer):
         await self.send(text_data=f'{{"type":"snapshot","seq":{seq},"state":{state}}}')
         self.last_sent = seq
 
-    async def pump(self, from_log: bool = False):
-        """Send everything after last_sent, at most BATCH events a frame: from the feed's window where it
-        reaches back far enough, else (or with from_log, for everything logged up to this moment - the feed
-        may not have read it yet) from the log. Caller holds the lock."""
+    async def pump(self, from_log: bool = False, frames: int | None = None):
+        """Send everything after last_sent (or at most `frames` frames of it), at most BATCH events a frame:
+        from the feed's window where it reaches back far enough, else (or with from_log, for everything
+        logged up to this moment - the feed may not have read it yet) from the log. Caller holds the lock."""
         if self.last_sent is None:
             return
         feed = None if from_log else self.feed
         resynced = False
-        while True:
+        while frames is None or frames > 0:
             if feed is not None and feed.holds(self.last_sent):
                 last, text = feed.take(self.last_sent, BATCH)
             else:
@@ -211,6 +214,8 @@ class RunConsumer(JsonConsumer):
                 return
             await self.send(text_data=text)
             self.last_sent = last
+            if frames is not None:
+                frames -= 1
 
     async def stream(self):
         """The live tail from the process's feed, and the run's status while it is active."""
