@@ -26,7 +26,8 @@ import uuid
 
 import redis
 import redis.asyncio as aredis
-from redis.backoff import ExponentialBackoff
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff, ExponentialWithJitterBackoff
 from redis.retry import Retry
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -102,6 +103,12 @@ def worker_client() -> redis.Redis:
     return c
 
 
+# What redis.asyncio.Redis gives its connections unless told otherwise (a pool of our own gets no retry at
+# all), with shorter waits: a connection that went stale while Redis restarted is replaced, once or twice,
+# instead of failing the socket's request.
+ASYNC_RETRY = AsyncRetry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 3)
+
+
 def async_client() -> aredis.Redis:
     """An asyncio client bound to the running event loop (Daphne runs one)."""
     loop = asyncio.get_running_loop()
@@ -113,7 +120,8 @@ def async_client() -> aredis.Redis:
         pool = aredis.BlockingConnectionPool.from_url(settings.REDIS_URL, decode_responses=True,
                                                       socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
                                                       max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=20,
-                                                      driver_info=settings.REDIS_DRIVER_INFO)
+                                                      driver_info=settings.REDIS_DRIVER_INFO,
+                                                      retry=ASYNC_RETRY)
         c = _async_clients[key] = aredis.Redis(connection_pool=pool)
     return c
 
