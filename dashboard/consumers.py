@@ -209,7 +209,7 @@ class RunConsumer(JsonConsumer):
                     log.error("run %s: expected seq %s, log gave %s", self.run_id.hex, self.last_sent + 1,
                               items[0][0])
                     return
-                last, text = (items[-1][0], feeds.frame(items)) if items else (self.last_sent, "")
+                last, text = (items[-1][0], feeds.frame([raw for _seq, raw in items])) if items else (self.last_sent, "")
             if last == self.last_sent:
                 return
             await self.send(text_data=text)

@@ -36,11 +36,12 @@ IDLE_CLOSE = 30.0       # a feed nobody uses any more stops after this many seco
 _feeds: dict[tuple[int, str], "Feed"] = {}
 
 
-def frame(items: list[tuple[int, str]]) -> str:
-    """The message for consecutive logged events: `event` for one (the design's message), else `events`."""
-    if len(items) == 1:
-        return '{"type":"event","event":' + items[0][1] + "}"
-    return '{"type":"events","events":[' + ",".join(raw for _seq, raw in items) + "]}"
+def frame(raws: list[str]) -> str:
+    """The message for consecutive logged events (their JSON as logged): `event` for one (the design's
+    message), else `events`."""
+    if len(raws) == 1:
+        return '{"type":"event","event":' + raws[0] + "}"
+    return '{"type":"events","events":[' + ",".join(raws) + "]}"
 
 
 class Feed:
@@ -77,11 +78,7 @@ class Feed:
         if text is None:
             if len(self.frames) > 64:
                 self.frames.clear()
-            if n == 1:
-                text = '{"type":"event","event":' + self.raws[start] + "}"
-            else:
-                text = '{"type":"events","events":[' + ",".join(self.raws[start:start + n]) + "]}"
-            self.frames[key] = text
+            text = self.frames[key] = frame(self.raws[start:start + n])
         return since + n, text
 
     async def wait_beyond(self, seq: int) -> None:
