@@ -3,8 +3,9 @@
 Plain functions over redis-py; no views, no Celery. Keys, for a run id `<hex>`:
 
 - `run:<hex>:log`  a stream; entry id `<seq>-0`, field `e` = the event as compact JSON. XADD with an explicit
-  id makes appending idempotent: Redis refuses an id not greater than the last one, which we read as
-  "already appended" (a retried task cannot duplicate an event). Trimmed to ~DASHBOARD_LOG_MAXLEN entries.
+  id makes appending idempotent: Redis refuses an id not greater than the last one, so an event cannot be
+  logged twice; a refusal where the log holds this very event counts as done (a command retried after its
+  reply was lost). Trimmed to ~DASHBOARD_LOG_MAXLEN entries.
 - `run:<hex>:snap` the latest snapshot, JSON `{"seq": N, "state": {...}}`: the reducer folded over 1..N.
 - `run:<hex>:ctl`  a list of control messages (JSON), RPUSHed by the API and popped by the task.
 - `run:<hex>:meta` a hash: status, paused ("0"/"1"), speed, last_seq, resumes (executions after the first).
@@ -86,8 +87,10 @@ def client() -> redis.Redis:
 
 # The worker rides out a Redis restart instead of failing the run: each command is retried on connection
 # errors for about a minute (backoff 0.05 s doubling to 1 s, 60 tries). Safe because what it sends is
-# idempotent: XADD under an explicit id, SET/HSET, and the lock script. redis-py's default (10 tries, at
-# most ~1 s each) gives up within seconds. Web requests keep the default: they should fail fast.
+# idempotent: XADD under an explicit id (append() reads a refusal of its own event as done), SET/HSET, and
+# the lock scripts. A retry may follow a command Redis did run but never answered (a Redis stopping with
+# SIGTERM), so "idempotent" has to hold for that case too. redis-py's default (10 tries, at most ~1 s each)
+# gives up within seconds. Web requests keep the default: they should fail fast.
 WORKER_RETRY = Retry(ExponentialBackoff(cap=1.0, base=0.05), 60)
 
 
@@ -144,7 +147,8 @@ return 1
 
 
 def append(run_id, event: dict, r: redis.Redis | None = None, lock: "RunLock | None" = None) -> bool:
-    """Append one event (its `seq` is the entry id). False if it was already there.
+    """Append one event (its `seq` is the entry id). False if another event was already there under that
+    id; True if this very event was (a retry after a lost reply), so appending is idempotent.
 
     With `lock`, only while holding it (else LockLost), renewing its lease."""
     r = r or client()
@@ -158,7 +162,11 @@ def append(run_id, event: dict, r: redis.Redis | None = None, lock: "RunLock | N
             raise LockLost(f"run {run_hex(run_id)}: another execution holds the lock")
     except redis.ResponseError as exc:
         if "equal or smaller" in str(exc):
-            return False
+            # Ours already, if a retried command is what found it: Redis ran the first attempt but the
+            # reply was lost (a Redis stopping with SIGTERM executes what it has read, writes its
+            # append-only file, and exits without answering). Anything else under that id is a refusal.
+            stored = r.xrange(log_key(run_id), entry_id, entry_id)
+            return bool(stored) and stored[0][1].get(ENTRY_FIELD) == payload
         raise
     return True
 
@@ -171,7 +179,9 @@ def last_logged_seq(run_id, r: redis.Redis | None = None) -> int:
 
 # -- the per-run lock -----------------------------------------------------------------------------------
 
-_RENEW = """
+# KEYS: lock. ARGV: token, lease ms. Take the lock if it is free, or extend it if this token holds it. So
+# acquire and renew are one script, and both are idempotent: a retry after a lost reply finds its own token.
+_TAKE = """
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -193,10 +203,10 @@ class RunLock:
         self.r = r
 
     def acquire(self) -> bool:
-        return bool(self.r.set(self.key, self.token, nx=True, px=self.lease_ms))
+        return bool(self.r.eval(_TAKE, 1, self.key, self.token, self.lease_ms))
 
     def renew(self) -> None:
-        if not self.r.eval(_RENEW, 1, self.key, self.token, self.lease_ms):
+        if not self.r.eval(_TAKE, 1, self.key, self.token, self.lease_ms):
             raise LockLost(f"{self.key}: another execution holds the lock")
 
     def release(self) -> None:

@@ -28,7 +28,8 @@ def test_redis_outage_mid_run_every_viewer_ends_with_every_event_once(faults):
 
     outage_at = run_async(scenario())
     final = wait_finished(s, faults, run["id"], timeout=60)
-    assert final["status"] == "succeeded", (final, faults.logs())
+    # Error first: pytest cuts a long message, and the reason is what matters.
+    assert final["status"] == "succeeded", (final.get("error"), final, faults.logs())
     assert final["last_seq"] > outage_at + 100, "the outage was not mid-run"
     archive = fetch_events(s, faults, run["id"])
     assert [e["seq"] for e in archive] == list(range(1, final["last_seq"] + 1))

@@ -22,10 +22,28 @@ def run(redis_conn):
 def test_append_is_idempotent(run):
     assert runlog.append(run.id, ev(run.id, 1)) is True
     assert runlog.append(run.id, ev(run.id, 2)) is True
-    # A retried task re-appending seq 2 (or an older one) changes nothing.
-    assert runlog.append(run.id, ev(run.id, 2)) is False
-    assert runlog.append(run.id, ev(run.id, 1)) is False
-    assert [e["seq"] for e in runlog.read_since(run.id, 0)] == [1, 2]
+    # The same event again (a command retried after its reply was lost) is already done: True, no copy.
+    assert runlog.append(run.id, ev(run.id, 2)) is True
+    assert runlog.append(run.id, ev(run.id, 1)) is True
+    # Another event under a seq the log holds is refused, and changes nothing.
+    other = dict(ev(run.id, 2), summary="not the logged one")
+    assert runlog.append(run.id, other) is False
+    assert runlog.append(run.id, dict(ev(run.id, 1), t=9.9)) is False
+    assert runlog.read_since(run.id, 0) == [ev(run.id, 1), ev(run.id, 2)]
+
+
+def test_fenced_append_is_idempotent_and_lock_acquire_survives_a_lost_reply(run, redis_conn):
+    lock = runlog.RunLock(run.id, 5, redis_conn)
+    assert lock.acquire() is True
+    # The worker's client retries a command whose reply never came: the retry finds its own work done.
+    assert lock.acquire() is True
+    assert runlog.append(run.id, ev(run.id, 1), r=redis_conn, lock=lock) is True
+    assert runlog.append(run.id, ev(run.id, 1), r=redis_conn, lock=lock) is True
+    assert [e["seq"] for e in runlog.read_since(run.id, 0)] == [1]
+    # Another execution's token does not get it.
+    assert runlog.RunLock(run.id, 5, redis_conn).acquire() is False
+    with pytest.raises(runlog.LockLost):
+        runlog.append(run.id, ev(run.id, 2), r=redis_conn, lock=runlog.RunLock(run.id, 5, redis_conn))
 
 
 def test_read_since_returns_only_newer_events_in_order(run):
@@ -79,3 +97,74 @@ def test_controls_are_popped_in_order_once(run):
 def test_run_keys_accept_any_uuid_spelling():
     rid = uuid.uuid4()
     assert runlog.log_key(rid) == runlog.log_key(str(rid)) == runlog.log_key(rid.hex) == f"run:{rid.hex}:log"
+
+
+class ReplyDropper:
+    """A TCP proxy in front of the test Redis that, when armed, lets Redis run the next command but cuts the
+    connection instead of passing its reply back: what a client sees when Redis stops (SIGTERM) right after
+    executing a command it has read."""
+
+    def __init__(self, upstream: str):
+        import socket
+        import threading
+        from urllib.parse import urlsplit
+
+        u = urlsplit(upstream)
+        self.upstream = (u.hostname, u.port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}/0"
+        self.armed = threading.Event()
+        self.dropped = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            threading.Thread(target=self.pump, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self.pump, args=(server, client, True), daemon=True).start()
+
+    def pump(self, src, dst, replies: bool):
+        import socket
+
+        try:
+            while data := src.recv(65536):
+                if replies and self.armed.is_set():
+                    self.armed.clear()
+                    self.dropped += 1
+                    break  # the command ran; its reply goes nowhere
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+
+def test_a_retried_append_after_a_lost_reply_is_not_taken_for_a_conflict(run, test_redis, redis_conn):
+    """The worker's client retries a command whose connection broke. If Redis had run it, the retry must count
+    it done: before, the retried XADD was refused and the run failed with "event N was already in the log"
+    (seen once in tests/faults/test_redis_outage)."""
+    import redis
+
+    proxy = ReplyDropper(test_redis)
+    r = redis.Redis.from_url(proxy.url, decode_responses=True, retry=runlog.WORKER_RETRY)
+    lock = runlog.RunLock(run.id, 5, r)
+    proxy.armed.set()
+    assert lock.acquire() is True  # ran, reply lost, retried on a new connection
+    assert runlog.append(run.id, ev(run.id, 1), r=r, lock=lock) is True
+    proxy.armed.set()
+    assert runlog.append(run.id, ev(run.id, 2), r=r, lock=lock) is True
+    assert proxy.dropped == 2
+    assert runlog.read_since(run.id, 0) == [ev(run.id, 1), ev(run.id, 2)]
+    assert redis_conn.get(lock.key) == lock.token
+    proxy.listener.close()
