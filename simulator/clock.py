@@ -12,6 +12,17 @@ EPOCH_NS = int(EPOCH.timestamp()) * 1_000_000_000
 _SECONDS: dict[int, str] = {}
 
 
+def set_epoch(epoch: _dt.datetime) -> None:
+    """Stamp objects from `epoch` instead (the live cluster: virtual second 0 is when it started, so `kubectl
+    get`'s AGE is true). Process-wide: only a process that serves one live cluster calls it."""
+    global EPOCH, EPOCH_NS
+    if epoch.tzinfo is None:
+        raise ValueError("epoch must be timezone-aware")
+    EPOCH = epoch.astimezone(_dt.timezone.utc).replace(microsecond=0)
+    EPOCH_NS = int(EPOCH.timestamp()) * 1_000_000_000
+    _SECONDS.clear()
+
+
 def _seconds(s: int) -> str:
     """EPOCH + s seconds as "%Y-%m-%dT%H:%M:%S" (memoized; the table is bounded)."""
     hit = _SECONDS.get(s)

@@ -5,6 +5,8 @@ Kubernetes version modelled: v1.31 (kind v0.24's default node image, kindest/nod
 """
 from __future__ import annotations
 
+import hashlib
+
 import json
 import random
 from dataclasses import dataclass, field
@@ -493,11 +495,18 @@ class Cluster:
                 "preemptionPolicy": "PreemptLowerPriority"}
         ip = self.topology[[x.name for x in self.topology].index(node)].ip if host_network else self.runtimes[node].run_pod_sandbox(meta["uid"])["ip"]
         best_effort = all(not c.get("resources") for c in containers)
+        # Running and ready since boot, as the kubelet reports them (kubectl's READY counts these). The
+        # container IDs are derived from the names, not drawn from an RNG, so no other stream shifts.
+        statuses = [{"name": c["name"], "state": {"running": {"startedAt": clock.rfc3339(BOOT_T)}}, "lastState": {},
+                     "ready": True, "restartCount": 0, "image": c["image"], "imageID": "",
+                     "containerID": "containerd://" + hashlib.sha256(f"{name}/{c['name']}".encode()).hexdigest(),
+                     "started": True} for c in containers]
         return {"kind": "Pod", "apiVersion": "v1", "metadata": meta, "spec": spec,
                 "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": clock.rfc3339(BOOT_T),
                            "qosClass": "BestEffort" if best_effort else "Burstable",
                            "conditions": [{"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": clock.rfc3339(BOOT_T)}
-                                          for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")]}}
+                                          for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")],
+                           "containerStatuses": statuses}}
 
     def _bootstrap_pods(self) -> None:
         if self.hosted_control_plane:

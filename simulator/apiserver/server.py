@@ -1324,8 +1324,11 @@ class ApiServer(Component):
                 out = self._ok(req, code, out_of(new), rv, new)
                 out.warnings = list(getattr(a, "warnings", None) or ())
                 return out
-            if want_rv:
+            if want_rv and not is_patch:
                 return self._fail(req, st.conflict(req.resource, req.name, group=info.group), user)
+            # A patch is applied again to the fresh object: its resourceVersion is the fresh one unless the
+            # patch itself names one (then the check above answers 409), as the patch handler's retry does
+            # (k8s.io/apiserver/pkg/endpoints/handlers/patch.go; GuaranteedUpdate's tryUpdate is called again).
             fresh = True
         return self._fail(req, st.conflict(req.resource, req.name, group=info.group), user)
 

@@ -201,7 +201,11 @@ class Kubelet(NodeStatusMixin, Component):
     def _adoptable(self, pod: dict) -> bool:
         """A Pod that was running on this node before this kubelet knew of it (bootstrapped)."""
         st = pod.get("status", {})
-        return st.get("phase") == "Running" and not st.get("containerStatuses")
+        if st.get("phase") != "Running":
+            return False
+        # Its containers are reported running, but this node's runtime has never heard of them.
+        known = self.runtime.containers
+        return all(cs.get("containerID", "").split("://", 1)[-1] not in known for cs in st.get("containerStatuses") or [])
 
     def _adopt(self, pod: dict) -> None:
         """A Pod already running when the simulation begins (the bootstrapped system Pods): its containers
@@ -217,8 +221,9 @@ class Kubelet(NodeStatusMixin, Component):
             self.runtime.sandboxes[ps.uid] = {"id": "", "ip": ip, "host_network": host, "ready": True}
             if not host:
                 self.runtime._used.add(ip)
+        reported = {cs["name"]: cs.get("containerID", "").split("://", 1)[-1] for cs in st.get("containerStatuses") or []}
         for c in pod["spec"].get("containers", []):
-            cid = self.runtime.adopt_container(ps.uid, c["name"], c["image"], c, started)
+            cid = self.runtime.adopt_container(ps.uid, c["name"], c["image"], c, started, reported.get(c["name"]) or None)
             ps.containers[c["name"]] = [cid]
         for cond in st.get("conditions", []):
             ps.conditions[cond["type"]] = dict(cond)

@@ -197,10 +197,16 @@ class ContainerRuntime:
         token = c._token
         self.env.schedule(0.0, lambda: self._wake(c, token))
 
-    def adopt_container(self, pod_uid: str, name: str, image: str, spec: dict, started_at: float) -> str:
-        """A container that was already running when the simulation began (the bootstrapped Pods)."""
+    def adopt_container(self, pod_uid: str, name: str, image: str, spec: dict, started_at: float,
+                        known_id: str | None = None) -> str:
+        """A container that was already running when the simulation began (the bootstrapped Pods), under the
+        ID its Pod's status reports (`known_id`) when there is one."""
         cid = self.create_container(pod_uid, name, image, spec)
         c = self.containers[cid]
+        if known_id:
+            del self.containers[cid]
+            cid = c.id = known_id
+            self.containers[cid] = c
         c.created_at = started_at
         prog = program_for(c.argv)
         if prog.kind != "server":  # a system Pod's process is a daemon whatever its argv looks like

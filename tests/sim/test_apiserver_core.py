@@ -167,6 +167,25 @@ def test_stale_resource_version_is_409_conflict_with_the_real_message_and_writes
     assert h.rev == before and h.api.get("/registry/deployments/default/web")["spec"]["replicas"] == 3
 
 
+def test_a_patch_that_loses_a_race_is_applied_again_to_the_fresh_object(h):
+    """Two writers read the same revision; the patch's etcd Txn fails its compare and the handler applies the
+    patch again to the new object (what `kubectl set image` right after `kubectl apply` needs), unless the
+    patch itself names a resourceVersion: then 409."""
+    c = h.client
+    first = h.call(c.create("deployments", _deploy())).body
+    before = h.rev
+    one = c.patch("deployments", "web", {"spec": {"replicas": 4}}, "default")
+    two = c.patch("deployments", "web", {"metadata": {"labels": {"tier": "web"}}}, "default")
+    assert h.call(one).code == 200, one.value.status
+    assert h.call(two).code == 200, two.value.status
+    got = h.api.get("/registry/deployments/default/web")
+    assert got["spec"]["replicas"] == 4 and got["metadata"]["labels"]["tier"] == "web"
+    assert h.rev == before + 2
+    stale = c.patch("deployments", "web", {"metadata": {"resourceVersion": first["metadata"]["resourceVersion"],
+                                                        "labels": {"tier": "x"}}}, "default")
+    assert h.call(stale).code == 409
+
+
 def test_pod_conflict_message_names_pods(h):
     p = h.call(h.client.create("pods", _pod("x"))).body
     h.call(h.client.patch("pods", "x", {"metadata": {"labels": {"v": "2"}}}, "default"))
