@@ -1200,7 +1200,9 @@ class ApiServer(Component):
                 if bad is not None:
                     return self._fail(req, bad, user)
         fresh = False
-        for _attempt in range(8):
+        # GuaranteedUpdate retries for as long as its compare fails (storage/etcd3/store.go has no limit); the
+        # bound here only keeps a bug from looping forever.
+        for _attempt in range(100):
             if fresh:
                 kv = self.etcd.store.get(key)
                 cur = _decode(kv.value, kv.mod_revision) if kv is not None else None

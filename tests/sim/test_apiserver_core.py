@@ -497,13 +497,17 @@ def test_watch_from_a_resource_version_replays_and_410_when_too_old(h):
 
 def test_watch_events_arrive_in_order(h):
     seen = []
-    h.api.watch("configmaps", ref("test", "w"), lambda k, o: seen.append(o["data"]["n"]))
+    h.api.watch("configmaps", ref("test", "w"),
+                lambda k, o: seen.append((int(o["metadata"]["resourceVersion"]), o["data"]["n"])))
     h.call(h.client.create("configmaps", {"metadata": {"name": "c"}, "data": {"n": "0"}}))
+    # 19 concurrent patches: those that lose the race are applied again, so every one commits.
     futs = [h.client.patch("configmaps", "c", {"data": {"n": str(i)}}, "default") for i in range(1, 20)]
     for f in futs:
-        h.call(f)
+        assert h.call(f).code == 200
     h.settle()
-    assert seen == sorted(seen, key=int) and seen[-1] == str(int(h.api.get("/registry/configmaps/default/c")["data"]["n"]))
+    assert [rv for rv, _ in seen] == sorted(rv for rv, _ in seen) and len(seen) == 20
+    assert sorted(int(n) for _, n in seen) == list(range(20))
+    assert seen[-1][1] == h.api.get("/registry/configmaps/default/c")["data"]["n"]
 
 
 # ---- quiet requests, etcd errors, SSAR ------------------------------------------------------------------
