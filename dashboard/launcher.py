@@ -1,4 +1,4 @@
-"""Start and stop the whole stack: redis-server, one Celery worker and Daphne.
+"""Start and stop the whole stack: redis-server, one Celery worker, Daphne and the live cluster's API (kubeapi).
 
 `python -m dashboard.launcher` is what `make run` calls; `tests/stack.py` uses the same `Stack` class on
 free ports with a temporary database, so the tests exercise exactly the processes a user runs.
@@ -57,8 +57,11 @@ class Stack:
     """The dashboard's processes. `env` overrides are passed to every child."""
 
     def __init__(self, var_dir: Path, http_port: int, bind: str = "127.0.0.1", env: dict | None = None,
-                 redis_persist: bool = True, worker_concurrency: int = 2, quiet: bool = False):
+                 redis_persist: bool = True, worker_concurrency: int = 2, quiet: bool = False,
+                 kubeapi_port: int | None = None):
         self.var_dir = Path(var_dir)
+        # The live cluster's Kubernetes API (manage.py kubeapi) on this port; None: not started.
+        self.kubeapi_port = kubeapi_port
         self.http_port = http_port
         self.bind = bind
         self.quiet = quiet
@@ -131,6 +134,11 @@ class Stack:
         host = "127.0.0.1" if self.bind in ("0.0.0.0", "::") else self.bind
         wait_for_port(host, self.http_port, 30, proc)
 
+    def start_kubeapi(self) -> None:
+        proc = self._spawn("kubeapi", [sys.executable, "manage.py", "kubeapi", "--port", str(self.kubeapi_port)])
+        bind = self.env.get("KUBEAPI_BIND", self.env.get("DASHBOARD_BIND", "127.0.0.1"))
+        wait_for_port("127.0.0.1" if bind in ("0.0.0.0", "::") else bind, self.kubeapi_port, 60, proc)
+
     def wait_for_worker(self, timeout: float = 30) -> None:
         """Block until the Celery worker answers a ping (it is ready to take runs)."""
         deadline = time.monotonic() + timeout
@@ -156,6 +164,8 @@ class Stack:
                 printed = self.manage("ensure_instructor", capture=True)
             self.start_worker()
             self.start_daphne()
+            if self.kubeapi_port:
+                self.start_kubeapi()
             self.wait_for_worker()
         except BaseException:
             self.stop()
@@ -171,7 +181,7 @@ class Stack:
 
     def stop(self, timeout: float = 10) -> None:
         # Web first (no new runs), then the worker (it finishes its current event), Redis last.
-        for name in ("daphne", "worker", "redis"):
+        for name in ("kubeapi", "daphne", "worker", "redis"):
             proc = self.procs.get(name)
             if proc is None or proc.poll() is not None:
                 continue
@@ -190,9 +200,15 @@ class Stack:
 def main() -> int:
     port = int(os.environ.get("DASHBOARD_HTTP_PORT", "8000"))
     bind = os.environ.get("DASHBOARD_BIND", "127.0.0.1")
-    stack = Stack(BASE_DIR / "var", port, bind=bind)
+    kubeapi = os.environ.get("KUBEAPI_ENABLED", "1").strip().lower() in ("1", "true", "yes", "on")
+    kubeapi_port = int(os.environ.get("KUBEAPI_PORT", "6443")) if kubeapi else None
+    stack = Stack(BASE_DIR / "var", port, bind=bind, kubeapi_port=kubeapi_port)
     if port_open("127.0.0.1", port):
         print(f"Port {port} is already in use. Stop the other server or set DASHBOARD_HTTP_PORT.", file=sys.stderr)
+        return 1
+    if kubeapi_port and port_open("127.0.0.1", kubeapi_port):
+        print(f"Port {kubeapi_port} (the live cluster's Kubernetes API) is already in use. Stop the other server, "
+              "set KUBEAPI_PORT, or KUBEAPI_ENABLED=0.", file=sys.stderr)
         return 1
 
     stopping = False
@@ -222,7 +238,10 @@ def main() -> int:
     else:
         print("  (password: the one printed on the first `make run`, or DASHBOARD_INSTRUCTOR_PASSWORD;")
         print("   reset it with: .venv/bin/python manage.py changepassword " + user + ")")
-    print("  Press Ctrl-C to stop redis-server, the Celery worker and Daphne.")
+    if kubeapi_port:
+        print(f"  Live cluster for kubectl: https://{shown}:{kubeapi_port}/  (a kubeconfig: "
+              ".venv/bin/python manage.py kubeconfig instructor > kubeconfig.yaml)")
+    print("  Press Ctrl-C to stop redis-server, the Celery worker, Daphne and the live cluster.")
     print("=" * 72, flush=True)
 
     exit_code = 0

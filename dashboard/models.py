@@ -65,3 +65,30 @@ class RunSnapshot(models.Model):
     class Meta:
         ordering = ["run", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="runsnapshot_run_seq_unique")]
+
+
+class ClusterAccess(models.Model):
+    """Who may use the live simulated cluster's Kubernetes API (dashboard/kubeapi), with which bearer token.
+
+    Only the token's SHA-256 is kept: the token itself is shown once, inside the kubeconfig made for it
+    (manage.py kubeconfig). Issuing a new kubeconfig replaces the token; deleting the row revokes it.
+    """
+
+    INSTRUCTOR, STUDENT, VIEWER = "instructor", "student", "viewer"
+    ROLE_CHOICES = [(r, r) for r in (INSTRUCTOR, STUDENT, VIEWER)]
+
+    name = models.SlugField(max_length=40, unique=True)
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES)
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.role})"
+
+    @property
+    def namespace(self) -> str:
+        """A student's own namespace (others have none of their own)."""
+        return f"student-{self.name}" if self.role == self.STUDENT else ""

@@ -164,6 +164,18 @@ DASHBOARD_LOG_MAXLEN = env_int("DASHBOARD_LOG_MAXLEN", 100000, minimum=10)
 DASHBOARD_RUN_LEASE = env_int("DASHBOARD_RUN_LEASE", 15, minimum=6)
 DASHBOARD_INSTRUCTOR_USER = os.environ.get("DASHBOARD_INSTRUCTOR_USER", "instructor")
 
+# The live simulated cluster's Kubernetes API (dashboard/kubeapi; `manage.py kubeapi`, started by `make run`):
+# HTTPS on KUBEAPI_PORT (6443, kube-apiserver's port). Kubeconfigs name KUBEAPI_PUBLIC_HOST (default: this
+# machine's name when the dashboard listens on every interface, else localhost); KUBEAPI_HOSTS adds names or
+# addresses to its certificate.
+KUBEAPI_ENABLED = env_bool("KUBEAPI_ENABLED", "1")
+KUBEAPI_PORT = env_int("KUBEAPI_PORT", 6443, minimum=1)
+KUBEAPI_BIND = os.environ.get("KUBEAPI_BIND", os.environ.get("DASHBOARD_BIND", "127.0.0.1"))
+KUBEAPI_PUBLIC_HOST = os.environ.get("KUBEAPI_PUBLIC_HOST", "")
+KUBEAPI_HOSTS = env_list("KUBEAPI_HOSTS", "")
+# Its CA and serving certificate (made on first use; the keys never leave this directory).
+KUBEAPI_DIR = Path(os.environ.get("KUBEAPI_DIR") or BASE_DIR / "var" / "kubeapi")
+
 # Roles and limits (README, "Settings"). Off by default, viewers watch without an account; on, the
 # page, the read API and the sockets need a logged-in user (any account; instructors still need the
 # instructor permission to start and control runs).

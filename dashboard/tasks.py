@@ -57,6 +57,8 @@ QUIET_WALL_S = 3.0
 REAP_EVERY_S = 5.0
 # Executions of one run after the first, at most; then the run fails (bounded redelivery).
 MAX_RESUMES = 3
+# Runs written by the kubeapi process, not by a worker (simulator/live.py SCENARIO_ID).
+LIVE_SCENARIO = "live-cluster"
 
 
 # A `scale` run this large (nodes or pods) runs with the garbage collector tuned for the simulator's heap, as
@@ -130,6 +132,11 @@ def execute_run(run_id: str) -> None:
         if not resuming:
             with _gc_scope(execution.run):
                 execution.execute()
+            return
+        if run.scenario == LIVE_SCENARIO:
+            # Its lease lapsed: the kubeapi process that ran the cluster is gone, and the cluster with it.
+            execution.give_up("the live cluster's process (manage.py kubeapi) stopped; its cluster lived only "
+                              "in that process")
             return
         # We hold the lock of a run that is running or paused: its previous execution died.
         resumes = r.hincrby(runlog.meta_key(rid), "resumes", 1)

@@ -1,0 +1,413 @@
+"""The Kubernetes REST API over HTTP, served by the live simulated cluster (simulator/live.py).
+
+Every resource request becomes a simulator `Request` handed to the modelled kube-apiserver (authn, authz,
+admission, validation, etcd), so a student's `kubectl run` takes the same path, and makes the same trace
+events, as a scenario's request. This module only translates HTTP to and from it:
+
+- paths: /api/v1/..., /apis/<group>/<version>/..., namespaced or not, with subresources
+  (k8s.io/apiserver/pkg/endpoints/request/requestinfo.go RequestInfoFactory);
+- verbs from the method (GET get/list/watch, POST create, PUT update, PATCH patch, DELETE delete or
+  deletecollection); patch types from Content-Type;
+- `watch=true` as a stream of JSON watch events (one per line, chunked), BOOKMARK events when
+  `allowWatchBookmarks=true`, an ERROR event carrying the 410 Status when the resourceVersion is too old,
+  and the stream ended after `timeoutSeconds`;
+- `Accept: ...;as=Table;...` answered with a Table (kubectl get), for list, get and watch;
+- discovery (/version, /api, /apis, the resource lists) and /healthz, /livez, /readyz;
+- `pods/<name>/log`: the container's simulated output, from its node's container runtime.
+
+One asyncio loop owns the cluster: `drive()` advances it with the wall clock and hands its trace events to
+`publish`; requests wake it.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from typing import Awaitable, Callable
+
+import yaml
+from aiohttp import web
+
+from simulator.apiserver import registry
+from simulator.apiserver import status as st
+from simulator.apiserver.authn import Credential
+from simulator.apiserver.authz import Attributes
+from simulator.apiserver.server import Request, WatchExpired
+from simulator.live import LiveCluster
+from simulator.trace import ref
+
+from . import discovery, tables
+
+log = logging.getLogger(__name__)
+
+_PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
+                   r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?/?$")
+_PATCH_TYPES = {"application/merge-patch+json": "merge", "application/strategic-merge-patch+json": "strategic",
+                "application/json-patch+json": "json"}
+_BODY_TYPES = ("application/json", "application/yaml")
+_METHOD_VERB = {"POST": "create", "PUT": "update", "PATCH": "patch"}
+# What kube-apiserver's watch sends as a bookmark interval is about a minute (cacher.go); kubectl and
+# informers only need one now and then to remember where they are.
+BOOKMARK_EVERY_S = 10.0
+# A watch request without timeoutSeconds is ended by the server after a while (--min-request-timeout 1800 s,
+# randomised up to twice that); clients watch again from their last resourceVersion.
+MAX_WATCH_S = 1800.0
+KUBECTL = ref("kubectl", "kubectl")
+
+
+def _json(body: dict, status: int = 200, headers: dict | None = None) -> web.Response:
+    return web.Response(body=json.dumps(body, separators=(",", ":")).encode(), status=status,
+                        content_type="application/json", headers=headers)
+
+
+def _status(status: dict) -> web.Response:
+    return _json(status, status=status["code"])
+
+
+def _wants_table(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    first = accept.split(",")[0]
+    return "as=Table" in first
+
+
+def credential_of(request: web.Request) -> Credential | None:
+    """A bearer token, or nothing (anonymous). Malformed Authorization headers present a token nobody has,
+    so they fail with 401 as kube-apiserver's bearer authenticator does."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return Credential.bearer("")
+    return Credential.bearer(token.strip())
+
+
+class KubeApi:
+    def __init__(self, live: LiveCluster, publish: Callable[[list[dict]], Awaitable[None]] | None = None,
+                 authenticate_hook: Callable[[Credential], Awaitable[None]] | None = None):
+        self.live = live
+        self.publish = publish
+        # Called before a bearer token is checked: a chance to load it (dashboard/kubeapi/tokens.py).
+        self.authenticate_hook = authenticate_hook
+        self.wake = asyncio.Event()
+        self.stopping = False
+
+    # -- the clock --------------------------------------------------------------------------------------------
+
+    async def drive(self) -> None:
+        """Advance the cluster with the wall clock, forever; publish its trace events as they come."""
+        while not self.stopping:
+            self.wake.clear()
+            self.live.advance()
+            events = self.live.drain()
+            if events and self.publish is not None:
+                try:
+                    await self.publish(events)
+                except Exception:
+                    log.exception("kubeapi: publishing %d events failed", len(events))
+            try:
+                await asyncio.wait_for(self.wake.wait(), self.live.until_next(0.5))
+            except asyncio.TimeoutError:
+                pass
+
+    def _await(self, kfut) -> asyncio.Future:
+        """An asyncio future for a kernel future (resolved while drive() runs the cluster)."""
+        af = asyncio.get_running_loop().create_future()
+
+        def done(value):
+            if not af.done():
+                af.set_result(value)
+
+        kfut.add_waiter(done)
+        self.wake.set()
+        return af
+
+    # -- the application --------------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=3 * 1024 * 1024)  # kube-apiserver's MaxRequestBodyBytes (3 MiB)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._handle(request)
+        except web.HTTPException:
+            raise
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # a bug here must still answer as an API server would
+            log.exception("kubeapi: %s %s failed", request.method, request.path)
+            return _status(st.internal_error(f"{type(exc).__name__}: {exc}"))
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        cred = credential_of(request)
+        if path in ("/healthz", "/livez", "/readyz"):
+            return web.Response(text="ok")
+        user = await self._authenticate(cred)
+        if user is None:
+            return _status(st.unauthorized())
+        if path in ("/version", "/version/"):
+            return _json(discovery.version())
+        m = _PATH.match(path)
+        if m is None:
+            return await self._non_resource(request, user, path)
+        return await self._resource(request, cred, user, m)
+
+    async def _authenticate(self, cred: Credential | None):
+        if cred is not None and self.authenticate_hook is not None:
+            await self.authenticate_hook(cred)
+        result = self.live.cluster.apiserver.authenticator.authenticate(cred)
+        return result.user if result.ok else None
+
+    def _authorized(self, user, verb: str, resource: str, subresource: str, namespace: str, name: str,
+                    group: str) -> dict | None:
+        """None when allowed, else the 403 Status (for requests not served by the modelled pipeline)."""
+        dec = self.live.cluster.apiserver.authorizer.authorize(
+            Attributes(user, verb, resource, subresource, namespace, name, group))
+        if dec.allowed:
+            return None
+        msg = st.forbidden_message(user.name, verb, resource, subresource, group, namespace)
+        if dec.reason:
+            msg += ": " + dec.reason
+        return st.forbidden(resource, group, name, msg)
+
+    async def _non_resource(self, request: web.Request, user, path: str) -> web.StreamResponse:
+        if user.name == "system:anonymous":
+            # system:discovery is bound to system:authenticated only (bootstrap policy).
+            return _status(st._status(403, "Forbidden", f'forbidden: User "system:anonymous" cannot get path "{path}"', {}))
+        parts = [p for p in path.split("/") if p]
+        body = None
+        if parts == ["api"]:
+            body = discovery.api_versions(request.host)
+        elif parts == ["api", "v1"]:
+            body = discovery.resource_list("", "v1")
+        elif parts == ["apis"]:
+            body = discovery.api_groups()
+        elif len(parts) == 2 and parts[0] == "apis":
+            body = discovery.api_group(parts[1])
+        elif len(parts) == 3 and parts[0] == "apis":
+            body = discovery.resource_list(parts[1], parts[2])
+        elif parts == ["openapi", "v3"]:
+            body = discovery.openapi_index()
+        elif len(parts) in (4, 5) and parts[:2] == ["openapi", "v3"]:
+            rest = parts[2:]
+            if rest[0] == "api" and len(rest) == 2:
+                body = discovery.openapi_doc("", rest[1])
+            elif rest[0] == "apis" and len(rest) == 3:
+                body = discovery.openapi_doc(rest[1], rest[2])
+        if body is None:
+            return _status(st._status(404, "NotFound", "the server could not find the requested resource",
+                                      {"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not found"}]}))
+        return _json(body)
+
+    # -- resources --------------------------------------------------------------------------------------------
+
+    async def _resource(self, request: web.Request, cred, user, m: re.Match) -> web.StreamResponse:
+        group = m["group"] or ""
+        version = m["core"] or m["version"]
+        ns, resource, name, sub = m["ns"] or "", m["resource"], m["name"] or "", m["sub"] or ""
+        if ns and not name and resource in ("status", "finalize"):  # /api/v1/namespaces/<name>/status
+            resource, name, sub, ns = "namespaces", ns, resource, ""
+        info = registry.RESOURCES.get(resource)
+        if info is None or info.group != group or info.version != version or (ns and not info.namespaced):
+            return _status(st.not_found_resource())
+        q = request.query
+        method = request.method
+        if method == "GET":
+            if name:
+                verb = "get"
+            else:
+                verb = "watch" if q.get("watch") in ("true", "1") else "list"
+        elif method == "DELETE":
+            verb = "delete" if name else "deletecollection"
+        elif method in _METHOD_VERB:
+            verb = _METHOD_VERB[method]
+        else:
+            return _status(st.method_not_allowed())
+        if sub == "log" and resource == "pods" and verb == "get":
+            return await self._log(request, user, ns, name)
+        if verb == "watch":
+            return await self._watch(request, cred, user, resource, info, ns)
+        body = None
+        if method in ("POST", "PUT", "PATCH", "DELETE") and request.can_read_body:
+            raw = await request.read()
+            ctype = request.content_type
+            if raw and method != "PATCH" and ctype not in _BODY_TYPES:
+                # Protobuf and CBOR are not spoken here; a real server answers a type it does not accept this
+                # way (negotiation.NewUnsupportedMediaTypeError), and client-go falls back to JSON.
+                return _status(st._status(415, "UnsupportedMediaType",
+                                          f"the body of the request was in an unknown format - accepted media "
+                                          f"types include: {', '.join(_BODY_TYPES)}"))
+            if raw:
+                try:
+                    body = yaml.safe_load(raw) if ctype == "application/yaml" else json.loads(raw)
+                except ValueError as exc:
+                    return _status(st.bad_request(f"the body of the request was in an unknown format - accepted "
+                                                  f"media types include: application/json: {exc}"))
+        patch_type = ""
+        if verb == "patch":
+            ctype = request.content_type
+            if ctype == "application/apply-patch+yaml":
+                return _status(st._status(415, "UnsupportedMediaType",
+                                          "server-side apply is not modelled by this simulated cluster; "
+                                          "use client-side apply (kubectl apply without --server-side)"))
+            patch_type = _PATCH_TYPES.get(ctype)
+            if patch_type is None:
+                return _status(st._status(415, "UnsupportedMediaType", f"the body of the request was in an unknown "
+                                                                       f"format - accepted media types include: "
+                                                                       f"{', '.join(_PATCH_TYPES)}"))
+        query = {k: v for k, v in q.items()
+                 if k in ("labelSelector", "fieldSelector", "resourceVersion", "propagationPolicy", "dryRun")}
+        if "gracePeriodSeconds" in q:
+            try:
+                query["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+            except ValueError:
+                return _status(st.bad_request(f"invalid gracePeriodSeconds: {q['gracePeriodSeconds']}"))
+        if verb == "create" and not sub and isinstance(body, dict):
+            name = (body.get("metadata") or {}).get("name", "") or name
+        req = Request(method, request.path, verb, resource, ns, name, subresource=sub, api_group=group, body=body,
+                      credential=cred, client=KUBECTL, traced=verb not in ("get", "list"), query=query,
+                      patch_type=patch_type)
+        resp = await self._await(self.live.request(req))
+        headers = {"Audit-Id": str(uuid.uuid4())}
+        if resp.warnings:
+            headers["Warning"] = ", ".join(f'299 - "{w}"' for w in resp.warnings)
+        if not resp.ok:
+            return _json(resp.status, status=resp.code, headers=headers)
+        body = resp.body
+        if body is not None and _wants_table(request) and verb in ("get", "list") and not sub:
+            objects = body.get("items", []) if verb == "list" else [body]
+            body = tables.table(resource, objects, self.live.now(), resp.resource_version or "",
+                                q.get("includeObject", "Metadata"))
+        return _json(body if body is not None else {}, status=resp.code, headers=headers)
+
+    async def _watch(self, request: web.Request, cred, user, resource: str, info, ns: str) -> web.StreamResponse:
+        q = request.query
+        denied = self._authorized(user, "watch", resource, "", ns, "", info.group)
+        if denied:
+            return _status(denied)
+        try:
+            timeout = min(float(q.get("timeoutSeconds", MAX_WATCH_S)), MAX_WATCH_S)
+        except ValueError:
+            return _status(st.bad_request(f"invalid timeoutSeconds: {q.get('timeoutSeconds')}"))
+        table = _wants_table(request)
+        include = q.get("includeObject", "Metadata")
+        bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
+        events: asyncio.Queue = asyncio.Queue()
+        # Unset resourceVersion: the current objects first, as synthetic ADDED events ("Get State and Start
+        # at Most Recent"); "0" the same from any cache; "N": every change after N.
+        rv = q.get("resourceVersion") or "0"
+        initial: list[dict] | None = None
+        if q.get("sendInitialEvents") == "true":
+            # A watch-list (client-go's WatchListClient, what kubectl rollout status uses): the current objects
+            # as ADDED, then a BOOKMARK annotated k8s.io/initial-events-end, then the changes after them.
+            if not bookmarks:
+                return _status(st.invalid("ListOptions", "", [{"reason": "FieldValueForbidden", "field": "allowWatchBookmarks",
+                                                               "message": "Forbidden: sendInitialEvents requires setting "
+                                                                          "allowWatchBookmarks to true"}]))
+            listing = await self._await(self.live.request(Request(
+                "GET", request.path, "list", resource, ns, api_group=info.group, credential=cred, client=KUBECTL,
+                quiet=True, query={k: q[k] for k in ("labelSelector", "fieldSelector") if k in q})))
+            if not listing.ok:
+                return _status(listing.status)
+            initial, rv = listing.body["items"], listing.resource_version
+        resp = web.StreamResponse(headers={"Content-Type": "application/json", "Audit-Id": str(uuid.uuid4())})
+        await resp.prepare(request)
+        last_rv = [rv]
+
+        def on_event(kind: str, obj: dict) -> None:
+            events.put_nowait((kind, obj))
+
+        watcher = None
+        try:
+            try:
+                watcher = self.live.watch(resource, KUBECTL, on_event, namespace=ns,
+                                          label_selector=q.get("labelSelector", ""),
+                                          field_selector=q.get("fieldSelector", ""), resource_version=rv, quiet=True)
+            except WatchExpired as exc:
+                await resp.write(_line({"type": "ERROR", "object": exc.status}))
+                return resp
+            except ValueError as exc:  # a selector that does not parse
+                await resp.write(_line({"type": "ERROR", "object": st.bad_request(str(exc))}))
+                return resp
+            self.wake.set()
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            first = True
+            if initial is not None:
+                for obj in initial:
+                    if table:
+                        obj = tables.table(resource, [obj], self.live.now(), rv, include, columns=first)
+                        first = False
+                    await resp.write(_line({"type": "ADDED", "object": obj}))
+                await resp.write(_line({"type": "BOOKMARK", "object": {
+                    "kind": info.kind, "apiVersion": info.api_version,
+                    "metadata": {"resourceVersion": rv, "annotations": {"k8s.io/initial-events-end": "true"}}}}))
+            while True:
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                try:
+                    kind, obj = await asyncio.wait_for(events.get(), min(left, BOOKMARK_EVERY_S))
+                except asyncio.TimeoutError:
+                    if bookmarks and loop.time() < deadline:
+                        await resp.write(_line({"type": "BOOKMARK", "object": {
+                            "kind": info.kind, "apiVersion": info.api_version,
+                            "metadata": {"resourceVersion": str(self.live.cluster.apiserver.revision)}}}))
+                    continue
+                if kind == "ERROR":
+                    await resp.write(_line({"type": "ERROR", "object": obj}))
+                    break
+                last_rv[0] = (obj.get("metadata") or {}).get("resourceVersion", last_rv[0])
+                if table:
+                    obj = tables.table(resource, [obj], self.live.now(), last_rv[0], include, columns=first)
+                    first = False
+                await resp.write(_line({"type": kind, "object": obj}))
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            if watcher is not None:
+                watcher.stop()
+        return resp
+
+    async def _log(self, request: web.Request, user, ns: str, name: str) -> web.StreamResponse:
+        """GET pods/<name>/log: the API server asks the Pod's node's kubelet, which reads the runtime's log."""
+        denied = self._authorized(user, "get", "pods", "log", ns, name, "")
+        if denied:
+            return _status(denied)
+        pod = self.live.cluster.get(registry.key("pods", ns, name))
+        if pod is None:
+            return _status(st.not_found("pods", name))
+        containers = [c["name"] for c in pod["spec"].get("containers") or []]
+        want = request.query.get("container") or (containers[0] if len(containers) == 1 else "")
+        if not want:
+            return _status(st.bad_request(f"a container name must be specified for pod {name}, choose one of: "
+                                          f"[{' '.join(containers)}]"))
+        if want not in containers:
+            return _status(st.bad_request(f"container {want} is not valid for pod {name}"))
+        statuses = {c["name"]: c for c in (pod.get("status") or {}).get("containerStatuses") or []}
+        cid = (statuses.get(want) or {}).get("containerID", "")
+        node = pod["spec"].get("nodeName")
+        runtime = self.live.cluster.runtimes.get(node) if node else None
+        cid = cid.split("://", 1)[-1]
+        if runtime is None or not cid or cid not in runtime.containers:
+            return _status(st.bad_request(f'container "{want}" in pod "{name}" is waiting to start: '
+                                          "ContainerCreating"))
+        lines = runtime.logs(cid)
+        tail = request.query.get("tailLines")
+        if tail is not None:
+            try:
+                n = int(tail)
+            except ValueError:
+                return _status(st.bad_request(f"invalid tailLines: {tail}"))
+            lines = lines[-n:] if n > 0 else []
+        text = "".join(line + "\n" for line in lines)
+        return web.Response(text=text, content_type="text/plain")
+
+
+def _line(obj: dict) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"

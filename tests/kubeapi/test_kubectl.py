@@ -1,0 +1,132 @@
+"""The real kubectl against the live simulated cluster: the lesson's commands work, their requests reach the
+modelled API server (and so the dashboard), and RBAC confines students."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: hello}
+spec:
+  replicas: REPLICAS
+  selector: {matchLabels: {app: hello}}
+  template:
+    metadata: {labels: {app: hello}}
+    spec:
+      containers: [{name: nginx, image: nginx}]
+"""
+
+
+def test_version_and_nodes_wide(kube):
+    out = kube.kubectl("version", "-o", "json").stdout
+    assert json.loads(out)["serverVersion"]["gitVersion"] == "v1.31.0"
+    lines = kube.kubectl("get", "nodes", "-o", "wide").stdout.splitlines()
+    assert lines[0].split()[:5] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert "INTERNAL-IP" in lines[0] and "CONTAINER-RUNTIME" in lines[0]
+    rows = {ln.split()[0]: ln.split() for ln in lines[1:]}
+    assert set(rows) == {"control-plane", "worker-1", "worker-2"}
+    assert rows["control-plane"][1:3] == ["Ready", "control-plane"] and rows["worker-1"][2] == "<none>"
+    system = kube.kubectl("get", "pods", "-n", "kube-system").stdout
+    assert "etcd-control-plane" in system and " 1/1 " in system and "0/1" not in system
+
+
+def test_run_is_watched_from_pending_to_running_then_described_logged_and_deleted(kube):
+    watch = kube.popen("get", "pods", "-w", "--namespace", "default")
+    try:
+        time.sleep(1.0)
+        assert kube.kubectl("run", "web", "--image=nginx").stdout.strip() == "pod/web created"
+        deadline = time.monotonic() + 60
+        statuses = []
+        for line in watch.stdout:
+            parts = line.split()
+            if parts and parts[0] == "web":
+                statuses.append(parts[2])
+                if parts[2] == "Running":
+                    assert parts[1] == "1/1"
+                    break
+            assert time.monotonic() < deadline, statuses
+    finally:
+        watch.kill()
+    # Pending (created, then scheduled), ContainerCreating (bound, image pulling), Running: as a kind cluster.
+    assert statuses[0] == "Pending" and "ContainerCreating" in statuses and statuses[-1] == "Running", statuses
+    described = kube.kubectl("describe", "pod", "web").stdout
+    assert "Successfully assigned default/web to worker-" in described
+    for reason in ("Scheduled", "Pulling", "Pulled", "Created", "Started"):
+        assert f" {reason} " in described, (reason, described)
+    logs = kube.kubectl("logs", "web").stdout
+    assert "Configuration complete; ready for start up" in logs
+    assert 'pod "web" deleted' in kube.kubectl("delete", "pod", "web", "--wait=false").stdout
+
+
+def test_apply_rollout_set_image_and_undo(kube):
+    path = kube.root / "hello.yaml"
+    path.write_text(DEPLOYMENT.replace("REPLICAS", "2"))
+    assert kube.kubectl("apply", "-f", str(path)).stdout.strip() == "deployment.apps/hello created"
+    assert "successfully rolled out" in kube.kubectl("rollout", "status", "deployment/hello", timeout=90).stdout
+    path.write_text(DEPLOYMENT.replace("REPLICAS", "3"))
+    assert kube.kubectl("apply", "-f", str(path)).stdout.strip() == "deployment.apps/hello configured"
+    kube.kubectl("set", "image", "deployment/hello", "nginx=nginx:1.27")
+    assert "successfully rolled out" in kube.kubectl("rollout", "status", "deployment/hello", timeout=90).stdout
+    rs = kube.kubectl("get", "rs", "-l", "app=hello", "-o", "json").stdout
+    images = {r["spec"]["template"]["spec"]["containers"][0]["image"]: r["spec"]["replicas"]
+              for r in json.loads(rs)["items"]}
+    assert images == {"nginx": 0, "nginx:1.27": 3}
+    history = kube.kubectl("rollout", "history", "deployment/hello").stdout.split()
+    assert history[:2] == ["deployment.apps/hello", "REVISION"] and "1" in history and "2" in history
+    kube.kubectl("rollout", "undo", "deployment/hello")
+    assert "successfully rolled out" in kube.kubectl("rollout", "status", "deployment/hello", timeout=90).stdout
+    dep = json.loads(kube.kubectl("get", "deployment", "hello", "-o", "json").stdout)
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx"
+    wide = kube.kubectl("get", "deploy", "hello").stdout.splitlines()
+    assert wide[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert wide[1].split()[:4] == ["hello", "3/3", "3", "3"]
+    assert 'deployment.apps "hello" deleted' in kube.kubectl("delete", "deployment", "hello").stdout
+
+
+def test_a_student_is_confined_to_their_namespace_and_cannot_read_secrets(kube):
+    pods = kube.kubectl("get", "pods", role="student", name="alice")
+    assert "No resources found in student-alice namespace." in pods.stderr
+    other = kube.kubectl("get", "pods", "-n", "kube-system", role="student", name="alice", check=False)
+    assert other.returncode == 1
+    assert ('pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace '
+            '"kube-system"') in other.stderr
+    secrets = kube.kubectl("get", "secrets", role="student", name="alice", check=False)
+    assert secrets.returncode == 1 and 'cannot list resource "secrets"' in secrets.stderr
+    assert "worker-1" in kube.kubectl("get", "nodes", role="student", name="alice").stdout
+    ro = kube.kubectl("run", "x", "--image=nginx", "-n", "default", role="viewer", name="bob", check=False)
+    assert ro.returncode == 1 and 'cannot create resource "pods"' in ro.stderr
+
+
+def test_a_forged_token_is_401(kube):
+    bad = kube.root / "forged.yaml"
+    bad.write_text(kube.kubeconfig("instructor").read_text().replace("token: ", "token: x"))
+    import subprocess
+
+    from tests.kubeapi.conftest import KUBECTL
+    proc = subprocess.run([KUBECTL, "get", "pods"], capture_output=True, text=True, timeout=30,
+                          env={"KUBECONFIG": str(bad), "HOME": str(kube.root)})
+    assert proc.returncode == 1 and "Unauthorized" in proc.stderr
+
+
+def test_kubectl_requests_stream_to_the_dashboard_as_the_live_run(kube):
+    s = kube.session()
+    runs = s.get(kube.base_url + "/api/runs", timeout=10).json()["runs"]
+    live = [r for r in runs if r["scenario"] == "live-cluster"]
+    assert len(live) == 1 and live[0]["status"] == "running"
+    kube.kubectl("create", "configmap", "from-kubectl", "--from-literal=a=b", check=False)
+    kube.kubectl("run", "traced", "--image=busybox", "--", "sleep", "3600")
+    deadline = time.monotonic() + 20
+    while True:
+        events = [json.loads(line) for line in
+                  s.get(f"{kube.base_url}/api/runs/{live[0]['id']}/events", timeout=10).text.splitlines() if line]
+        posts = [e for e in events if e["type"] == "apiserver.authn" and e["data"].get("user") == "kubernetes-admin"]
+        if posts or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert posts, "kubectl's request never reached the run's log"
+    assert any(e["type"] == "apiserver.admission" for e in events)
+    assert any(e["type"] == "scheduler.bind" or e["type"].startswith("scheduler.") for e in events)
+    kube.kubectl("delete", "pod", "traced", "--wait=false")
