@@ -235,7 +235,8 @@ class KubeApi:
         body = None
         if method in ("POST", "PUT", "PATCH", "DELETE") and request.can_read_body:
             raw = await request.read()
-            ctype = request.content_type
+            # No Content-Type: the first type the server speaks, JSON (NegotiateInputSerializerForMediaType).
+            ctype = request.content_type if request.headers.get("Content-Type") else "application/json"
             if raw and method != "PATCH" and ctype not in _BODY_TYPES:
                 # Protobuf and CBOR are not spoken here; a real server answers a type it does not accept this
                 # way (negotiation.NewUnsupportedMediaTypeError), and client-go falls back to JSON.

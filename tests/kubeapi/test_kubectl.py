@@ -130,3 +130,45 @@ def test_kubectl_requests_stream_to_the_dashboard_as_the_live_run(kube):
     assert any(e["type"] == "apiserver.admission" for e in events)
     assert any(e["type"] == "scheduler.bind" or e["type"].startswith("scheduler.") for e in events)
     kube.kubectl("delete", "pod", "traced", "--wait=false")
+
+
+def test_get_events_watch_streams_the_kubelet_and_scheduler_events(kube):
+    watch = kube.popen("get", "events", "-w", "-n", "default")
+    try:
+        time.sleep(1.0)
+        kube.kubectl("run", "evented", "--image=nginx")
+        seen, deadline = [], time.monotonic() + 60
+        for line in watch.stdout:
+            if "pod/evented" in line:
+                seen.append(line.split()[2])  # LAST SEEN, TYPE, REASON, OBJECT, MESSAGE
+                if "Started" in seen:
+                    break
+            assert time.monotonic() < deadline, seen
+    finally:
+        watch.kill()
+    assert seen[:2] == ["Scheduled", "Pulling"] and "Pulled" in seen and "Created" in seen, seen
+    kube.kubectl("delete", "pod", "evented", "--wait=false")
+
+
+def test_the_official_python_client_lists_and_watches_with_resource_versions(kube):
+    """The `kubernetes` package (pinned in requirements.txt) with the same kubeconfig: list, then a watch from
+    the list's resourceVersion sees the new object; a bad token is 401."""
+    from kubernetes import client, config, watch
+    from kubernetes.client.rest import ApiException
+
+    api = client.CoreV1Api(config.new_client_from_config(str(kube.kubeconfig("instructor"))))
+    listed = api.list_namespaced_config_map("default", _request_timeout=10)
+    rv = listed.metadata.resource_version
+    api.create_namespaced_config_map("default", {"metadata": {"name": "watched"}, "data": {"k": "v"}},
+                                     _request_timeout=10)
+    w = watch.Watch()
+    names = []
+    for ev in w.stream(api.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=5,
+                       _request_timeout=10):
+        names.append((ev["type"], ev["object"].metadata.name))
+        if ev["object"].metadata.name == "watched":
+            w.stop()
+    assert ("ADDED", "watched") in names
+    with pytest.raises(ApiException) as forbidden:
+        api.list_namespaced_secret("kube-system", _request_timeout=10, _headers={"Authorization": "Bearer nope"})
+    assert forbidden.value.status == 401
