@@ -365,6 +365,70 @@ def classroom_focus(request):
     return JsonResponse({"focus": focus}, status=202)
 
 
+# -- the live cluster (dashboard/kubeapi) ---------------------------------------------------------------
+
+LIVE_FIELDS = {"downloads"}
+# Whether students may download a kubeconfig of their own from the page (the instructor turns it on).
+DOWNLOADS_KEY = "classroom:kubeconfig-downloads"
+
+
+def _downloads_open() -> bool:
+    return runlog.client().get(DOWNLOADS_KEY) == "1"
+
+
+@api_view(("GET", "POST"))
+def live_cluster(request):
+    """GET: the live cluster's run and address, and whether this user may download a kubeconfig now.
+    POST (instructors): {"downloads": true|false}."""
+    from django.conf import settings
+
+    from .kubeapi.kubeconfig import public_host
+    from .tasks import LIVE_SCENARIO
+
+    if request.method == "POST":
+        body = json_body(request)
+        reject_unknown(body, LIVE_FIELDS)
+        if not isinstance(body.get("downloads"), bool):
+            raise BadInput("downloads", "downloads must be true or false")
+        if body["downloads"]:
+            runlog.client().set(DOWNLOADS_KEY, "1")
+        else:
+            runlog.client().delete(DOWNLOADS_KEY)
+    run = Run.objects.filter(scenario=LIVE_SCENARIO, status__in=Run.ACTIVE).select_related("created_by") \
+        .order_by("-created_at").first()
+    downloads = _downloads_open()
+    user = request.user
+    return JsonResponse({
+        "enabled": settings.KUBEAPI_ENABLED,
+        "server": f"https://{public_host()}:{settings.KUBEAPI_PORT}",
+        "run": run_json(run) if run else None,
+        "downloads": downloads,
+        "can_download": bool(user.is_authenticated and (is_instructor(user) or downloads)),
+    }, status=202 if request.method == "POST" else 200)
+
+
+@api_view(("POST",), instructor_for=())
+def live_kubeconfig(request):
+    """Issue this account's kubeconfig (a new token each time; the previous one stops working). POST: it
+    changes state. Instructors get the cluster-admin one; students theirs, once the instructor allows it."""
+    from .kubeapi.kubeconfig import issue_for_user
+
+    user = request.user
+    if not user.is_authenticated:
+        return error(None, "log in to get a kubeconfig", 401)
+    failure = _csrf_failure(request)
+    if failure is not None:
+        return failure
+    instructor = is_instructor(user)
+    if not instructor and not _downloads_open():
+        return error(None, "the instructor has not opened kubeconfig downloads", 403)
+    access, text = issue_for_user(user, "instructor" if instructor else "student")
+    response = HttpResponse(text, content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="kubeconfig-{access.name}.yaml"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @csrf_exempt
 def not_found(request):
     return error(None, "no such API endpoint", 404)

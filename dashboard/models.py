@@ -80,6 +80,9 @@ class ClusterAccess(models.Model):
     name = models.SlugField(max_length=40, unique=True)
     role = models.CharField(max_length=16, choices=ROLE_CHOICES)
     token_sha256 = models.CharField(max_length=64, unique=True)
+    # The dashboard account that downloaded it from the page (None: made with manage.py kubeconfig).
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="cluster_access")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

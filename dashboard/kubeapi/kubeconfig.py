@@ -7,6 +7,7 @@ and the classroom's simulated one never overwrite each other in a merged kubecon
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import socket
 
@@ -50,6 +51,24 @@ def issue(name: str, role: str) -> tuple[ClusterAccess, str]:
     with transaction.atomic():
         access, _ = ClusterAccess.objects.update_or_create(name=name, defaults={"role": role,
                                                                                 "token_sha256": token_hash(token)})
+    return access, render(access, token)
+
+
+def issue_for_user(user, role: str) -> tuple[ClusterAccess, str]:
+    """A kubeconfig for a dashboard account (the page's download): named after the user name, made safe for a
+    namespace; a name another access already has gets the account's id added. A new token each time."""
+    existing = ClusterAccess.objects.filter(user=user).first()
+    if existing is not None:
+        name = existing.name
+    else:
+        base = re.sub(r"[^a-z0-9-]+", "-", user.get_username().lower()).strip("-")[:30].strip("-") or "user"
+        name = base
+        if ClusterAccess.objects.filter(name=name).exists():
+            name = f"{base}-{user.pk}"
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        access, _ = ClusterAccess.objects.update_or_create(name=name, defaults={
+            "role": role, "token_sha256": token_hash(token), "user": user})
     return access, render(access, token)
 
 

@@ -21,6 +21,7 @@ import { ControllerPanel } from "./ctrlpanel.js";
 import { SequenceView } from "./sequence.js";
 import { ClusterMap } from "./clustermap.js";
 import { el, scrollFollowers } from "./dom.js";
+import { LiveClusterCard } from "./livecluster.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -86,6 +87,13 @@ function scheduleRender() {
   if (!store.frame) store.frame = requestAnimationFrame(render);
 }
 
+// The live cluster's run has no catalog entry: it is not started from the run form.
+const LIVE_SCENARIO = "live-cluster";
+function runTitle(run, scenario) {
+  if (scenario) return pick(scenario.title);
+  return run.scenario === LIVE_SCENARIO ? gettext("Live cluster (kubectl)") : run.scenario;
+}
+
 function scenarioOf() {
   const id = store.state.scenario || (store.run && store.run.scenario);
   return scenarios.find((s) => s.id === id) || null;
@@ -121,7 +129,7 @@ function renderStatus() {
   const title = box.querySelector(".run-title");
   if (store.run) {
     const speed = store.run.speed === "max" ? gettext("max speed") : `${store.run.speed}×`;
-    put(title, `${scenario ? pick(scenario.title) : store.run.scenario} · ${speed}` + (store.run.step_mode ? ` · ${gettext("step mode")}` : ""));
+    put(title, `${runTitle(store.run, scenario)} · ${speed}` + (store.run.step_mode ? ` · ${gettext("step mode")}` : ""));
   } else {
     put(title, "");
   }
@@ -656,7 +664,7 @@ async function loadPastRuns() {
     const li = el("li");
     li.dataset.run = run.id;
     const s = scenarios.find((x) => x.id === run.scenario);
-    const name = el("span", "past-name", s ? pick(s.title) : run.scenario);
+    const name = el("span", "past-name", runTitle(run, s));
     const when = run.created_at ? new Date(run.created_at).toLocaleString(document.documentElement.lang || undefined, { dateStyle: "short", timeStyle: "short" }) : "";
     const meta = el("span", "past-meta", [STATUS_TEXT[run.status] || run.status, when, interpolate(gettext("%(n)s events"), { n: run.last_seq })].filter(Boolean).join(" · "));
     const play = el("button", "past-replay", gettext("Replay"));
@@ -698,6 +706,9 @@ importInput.addEventListener("change", async () => {
   const blob = URL.createObjectURL(new Blob([events.map((e) => JSON.stringify(e)).join("\n") + "\n"], { type: "application/jsonl" }));
   startReplay(run, events, blob, file.name);
 });
+
+const liveCard = document.getElementById("live-card");
+if (liveCard) new LiveClusterCard(liveCard, { onWatch: (run) => { if (store.replay) stopReplay(); followRun(run, true); sendFocus(); } });
 
 const initialRun = readJSON("initial-run");
 if (initialRun) followRun(initialRun);
