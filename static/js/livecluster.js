@@ -46,8 +46,10 @@ export class LiveClusterCard {
     this.card.hidden = !info.enabled;
     this.server.textContent = info.server;
     this.watch.disabled = !info.run;
+    const since = info.run && info.run.started_at
+      ? new Date(info.run.started_at).toLocaleTimeString(document.documentElement.lang || undefined, { timeStyle: "short" }) : "";
     this.state.textContent = info.run
-      ? interpolate(gettext("Running: %(n)s events so far."), { n: info.run.last_seq })
+      ? interpolate(gettext("Running since %(time)s."), { time: since })
       : gettext("Not running. `make run` starts it (unless KUBEAPI_ENABLED=0).");
     if (this.downloads) this.downloads.checked = info.downloads;
     this.download.hidden = !info.can_download;
