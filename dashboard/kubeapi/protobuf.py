@@ -46,8 +46,10 @@ class ProtobufError(ValueError):
 
 # Message name -> "number jsonName type [flags]" fields, ';'-separated. Types: s string, i integer (any
 # varint int), b bool, y bytes, f double, time, mtime, qty, ios, fields (FieldsV1), or a message name;
-# "[T]" repeated, "{T}" map from string. Flags: p pointer, r no omitempty, z omitzero, i inline.
+# "[T]" repeated, "{T}" map from string. Flags: p pointer, r no omitempty, z omitzero, i inline. Paths are
+# under kubernetes/kubernetes staging/src/k8s.io/.
 _SRC = """
+# apimachinery/pkg/apis/meta/v1/types.go
 TypeMeta: 1 apiVersion s; 2 kind s
 ObjectMeta: 1 name s; 2 generateName s; 3 namespace s; 4 selfLink s; 5 uid s; 6 resourceVersion s; 7 generation i;
   8 creationTimestamp time z; 9 deletionTimestamp time p; 10 deletionGracePeriodSeconds i p; 11 labels {s};
@@ -62,6 +64,7 @@ DeleteOptions: 1 gracePeriodSeconds i p; 2 preconditions Preconditions p; 3 orph
 Preconditions: 1 uid s p; 2 resourceVersion s p
 Condition: 1 type s r; 2 status s r; 3 observedGeneration i; 4 lastTransitionTime time r; 5 reason s r; 6 message s r
 
+# api/apps/v1/types.go
 Deployment: 1 metadata ObjectMeta; 2 spec DeploymentSpec; 3 status DeploymentStatus
 DeploymentSpec: 1 replicas i p; 2 selector LabelSelector p; 3 template PodTemplateSpec r; 4 strategy DeploymentStrategy;
   5 minReadySeconds i; 6 revisionHistoryLimit i p; 7 paused b; 9 progressDeadlineSeconds i p
@@ -71,9 +74,11 @@ DeploymentStatus: 1 observedGeneration i; 2 replicas i; 3 updatedReplicas i; 7 r
   5 unavailableReplicas i; 9 terminatingReplicas i p; 6 conditions [DeploymentCondition]; 8 collisionCount i p
 DeploymentCondition: 1 type s r; 2 status s r; 6 lastUpdateTime time; 7 lastTransitionTime time; 4 reason s; 5 message s
 
+# api/core/v1/types.go. PodStatus.observedGeneration (1.33+) is numbered from the bodies kubectl sends.
 PodTemplateSpec: 1 metadata ObjectMeta; 2 spec PodSpec
 Pod: 1 metadata ObjectMeta; 2 spec PodSpec; 3 status PodStatus
-PodStatus: 1 phase s; 3 message s; 4 reason s; 11 nominatedNodeName s; 5 hostIP s; 6 podIP s; 9 qosClass s; 14 resize s
+PodStatus: 17 observedGeneration i; 1 phase s; 3 message s; 4 reason s; 11 nominatedNodeName s; 5 hostIP s; 6 podIP s;
+  9 qosClass s; 14 resize s
 PodSpec: 1 volumes [Volume]; 20 initContainers [Container]; 2 containers [Container] r; 3 restartPolicy s;
   4 terminationGracePeriodSeconds i p; 5 activeDeadlineSeconds i p; 6 dnsPolicy s; 7 nodeSelector {s};
   8 serviceAccountName s; 9 serviceAccount s; 21 automountServiceAccountToken b p; 10 nodeName s; 11 hostNetwork b;
@@ -206,10 +211,12 @@ ServiceStatus: 1 loadBalancer LoadBalancerStatus; 2 conditions [Condition]
 LoadBalancerStatus: 1 ingress [LoadBalancerIngress]
 LoadBalancerIngress: 1 ip s; 2 hostname s; 3 ipMode s p
 
+# api/autoscaling/v1/types.go
 Scale: 1 metadata ObjectMeta; 2 spec ScaleSpec; 3 status ScaleStatus
 ScaleSpec: 1 replicas i
 ScaleStatus: 1 replicas i r; 2 selector s
 
+# api/authorization/v1/types.go
 SelfSubjectAccessReview: 1 metadata ObjectMeta; 2 spec SelfSubjectAccessReviewSpec r; 3 status SubjectAccessReviewStatus
 SelfSubjectAccessReviewSpec: 1 resourceAttributes ResourceAttributes p; 2 nonResourceAttributes NonResourceAttributes p
 ResourceAttributes: 1 namespace s; 2 verb s; 3 group s; 4 version s; 5 resource s; 6 subresource s; 7 name s;
@@ -226,15 +233,17 @@ SubjectRulesReviewStatus: 1 resourceRules [ResourceRule] r; 2 nonResourceRules [
 ResourceRule: 1 verbs [s] r; 2 apiGroups [s]; 3 resources [s]; 4 resourceNames [s]
 NonResourceRule: 1 verbs [s] r; 2 nonResourceURLs [s]
 
+# api/authentication/v1/types.go (TokenRequestSpec's expirationSeconds, boundObjectRef: no omitempty)
 SelfSubjectReview: 1 metadata ObjectMeta; 2 status SelfSubjectReviewStatus
 SelfSubjectReviewStatus: 1 userInfo UserInfo
 UserInfo: 1 username s; 2 uid s; 3 groups [s]; 4 extra {ExtraValue}
 ExtraValue: 1 items [s]
 TokenRequest: 1 metadata ObjectMeta; 2 spec TokenRequestSpec r; 3 status TokenRequestStatus
-TokenRequestSpec: 1 audiences [s] r; 4 expirationSeconds i p; 3 boundObjectRef BoundObjectReference p
+TokenRequestSpec: 1 audiences [s] r; 4 expirationSeconds i p r; 3 boundObjectRef BoundObjectReference p r
 BoundObjectReference: 1 kind s; 2 apiVersion s; 3 name s; 4 uid s
 TokenRequestStatus: 1 token s r; 2 expirationTimestamp time r
 
+# api/rbac/v1/types.go
 Role: 1 metadata ObjectMeta; 2 rules [PolicyRule] r
 ClusterRole: 1 metadata ObjectMeta; 2 rules [PolicyRule] r; 3 aggregationRule AggregationRule p
 AggregationRule: 1 clusterRoleSelectors [LabelSelector]
@@ -244,6 +253,7 @@ ClusterRoleBinding: 1 metadata ObjectMeta; 2 subjects [Subject]; 3 roleRef RoleR
 Subject: 1 kind s r; 2 apiGroup s; 3 name s r; 4 namespace s
 RoleRef: 1 apiGroup s r; 2 kind s r; 3 name s r
 
+# api/batch/v1/types.go
 Job: 1 metadata ObjectMeta; 2 spec JobSpec; 3 status JobStatus
 JobSpec: 1 parallelism i p; 2 completions i p; 3 activeDeadlineSeconds i p; 11 podFailurePolicy PodFailurePolicy p;
   16 successPolicy SuccessPolicy p; 7 backoffLimit i p; 12 backoffLimitPerIndex i p; 13 maxFailedIndexes i p;
@@ -265,6 +275,7 @@ CronJobSpec: 1 schedule s r; 8 timeZone s p; 2 startingDeadlineSeconds i p; 3 co
 JobTemplateSpec: 1 metadata ObjectMeta; 2 spec JobSpec
 CronJobStatus: 1 active [ObjectReference]; 4 lastScheduleTime time p; 5 lastSuccessfulTime time p
 
+# api/scheduling/v1, api/policy/v1, api/networking/v1 types.go
 PriorityClass: 1 metadata ObjectMeta; 2 value i r; 3 globalDefault b; 4 description s; 5 preemptionPolicy s p
 PodDisruptionBudget: 1 metadata ObjectMeta; 2 spec PodDisruptionBudgetSpec; 3 status PodDisruptionBudgetStatus
 PodDisruptionBudgetSpec: 1 minAvailable ios p; 2 selector LabelSelector p; 3 maxUnavailable ios p;
@@ -287,7 +298,9 @@ IngressStatus: 1 loadBalancer IngressLoadBalancerStatus
 IngressLoadBalancerStatus: 1 ingress [IngressLoadBalancerIngress]
 IngressLoadBalancerIngress: 1 ip s; 2 hostname s
 
-HorizontalPodAutoscaler: 1 metadata ObjectMeta; 2 spec HorizontalPodAutoscalerSpec; 3 status HorizontalPodAutoscalerStatus
+# api/autoscaling/v2/types.go (status.currentMetrics has no omitempty)
+HorizontalPodAutoscaler: 1 metadata ObjectMeta; 2 spec HorizontalPodAutoscalerSpec;
+  3 status HorizontalPodAutoscalerStatus
 HorizontalPodAutoscalerSpec: 1 scaleTargetRef CrossVersionObjectReference r; 2 minReplicas i p; 3 maxReplicas i r;
   4 metrics [MetricSpec]
 CrossVersionObjectReference: 1 kind s r; 2 name s r; 3 apiVersion s
@@ -296,17 +309,21 @@ ResourceMetricSource: 1 name s r; 2 target MetricTarget r
 ContainerResourceMetricSource: 1 name s r; 2 target MetricTarget r; 3 container s r
 MetricTarget: 1 type s r; 2 value qty p; 3 averageValue qty p; 4 averageUtilization i p
 HorizontalPodAutoscalerStatus: 1 observedGeneration i p; 2 lastScaleTime time p; 3 currentReplicas i;
-  4 desiredReplicas i r
+  4 desiredReplicas i r; 5 currentMetrics [MetricStatus] r
+MetricStatus: 1 type s r; 4 resource ResourceMetricStatus p
+ResourceMetricStatus: 1 name s r; 2 current MetricValueStatus r
+MetricValueStatus: 1 value qty p; 2 averageValue qty p; 3 averageUtilization i p
 """
 
 _SCALARS = {"s", "i", "b", "y", "f", "time", "mtime", "qty", "ios", "fields"}
+_OMITTABLE = ("s", "i", "b", "y", "f")  # kinds that are not Go structs, so omitempty drops their zero value
 
 
 def _parse_schema(src: str) -> dict[str, dict[int, tuple[str, str, str, str]]]:
     """name -> {number: (json name, kind, shape: '' | 'list' | 'map', flags)}, in declaration order."""
     schema: dict[str, dict] = {}
     for block in src.replace("\n  ", " ").strip().splitlines():
-        if not block.strip():
+        if not block.strip() or block.startswith("#"):
             continue
         name, _, body = block.partition(":")
         fields = schema[name.strip()] = {}
@@ -348,6 +365,8 @@ def _varint(buf: bytes, i: int) -> tuple[int, int]:
         i += 1
         result |= (byte & 0x7F) << shift
         if byte < 0x80:
+            if result >> 64:
+                raise ProtobufError("varint overflows 64 bits")
             return result, i
         shift += 7
         if shift >= 70:
@@ -384,17 +403,26 @@ def _signed(v: int) -> int:
 def _time(buf: bytes, micro: bool):
     if not buf:  # metav1.Time/MicroTime marshal the zero time as no bytes at all
         return None
-    secs = nanos = 0
+    f = _submsg(buf, "MicroTime" if micro else "Time", {1: 0, 2: 0})
+    secs, nanos = _signed(f.get(1, 0)), _signed(f.get(2, 0))
+    try:
+        t = _EPOCH + _dt.timedelta(seconds=secs, microseconds=(nanos // 1000) if micro else 0)
+    except OverflowError as e:
+        raise ProtobufError(f"Time out of range: {secs}s") from e
+    text = f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+    return f"{text}.{t.microsecond:06d}Z" if micro else f"{text}Z"
+
+
+def _submsg(buf: bytes, name: str, wire: dict[int, int]) -> dict:
+    """The fields of a small fixed message (last one wins), checked against {number: wire type}."""
+    out = {}
     for num, wt, val in _fields(buf):
-        if wt != 0 or num not in (1, 2):
-            raise ProtobufError(f"Time: unexpected field {num}")
-        secs, nanos = (_signed(val), nanos) if num == 1 else (secs, _signed(val))
-    t = _EPOCH + _dt.timedelta(seconds=secs, microseconds=(nanos // 1000) if micro else 0)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
-
-
-def _submsg(buf: bytes, name: str) -> dict:
-    return {num: val for num, _, val in _fields(buf)} if buf else {}
+        if num not in wire:
+            raise ProtobufError(f"{name}: unknown field number {num}")
+        if wt != wire[num]:
+            raise ProtobufError(f"{name}: field {num} has wire type {wt}, expected {wire[num]}")
+        out[num] = val
+    return out
 
 
 def _value(kind: str, wt: int, val, where: str):
@@ -418,14 +446,14 @@ def _value(kind: str, wt: int, val, where: str):
     if kind in ("time", "mtime"):
         return _time(val, kind == "mtime")
     if kind == "qty":
-        return _value("s", 2, _submsg(val, "Quantity").get(1, b""), where + ".string")
+        return _value("s", 2, _submsg(val, "Quantity", {1: 2}).get(1, b""), where + ".string")
     if kind == "ios":
-        f = _submsg(val, "IntOrString")
+        f = _submsg(val, "IntOrString", {1: 0, 2: 0, 3: 2})
         if f.get(1, 0) == 1:
             return _value("s", 2, f.get(3, b""), where + ".strVal")
         return _signed(f.get(2, 0))
     if kind == "fields":
-        raw = _submsg(val, "FieldsV1").get(1, b"")
+        raw = _submsg(val, "FieldsV1", {1: 2}).get(1, b"")
         try:
             return json.loads(raw) if raw else None
         except ValueError as e:
@@ -441,10 +469,6 @@ def _zero(kind: str, shape: str, flags: str):
             "fields": None}.get(kind) if kind in _SCALARS else _message(b"", kind)
 
 
-def _is_zero(v) -> bool:
-    return v in ("", 0, False, None) and v is not True
-
-
 def _message(buf: bytes, name: str) -> dict:
     schema = SCHEMA[name]
     got: dict[int, object] = {}
@@ -457,7 +481,7 @@ def _message(buf: bytes, name: str) -> dict:
         if shape == "map":
             if wt != 2:
                 raise ProtobufError(f"{where}: wire type {wt}, expected map entry")
-            key, value = "", _zero(kind, "", "") if kind != "y" else ""
+            key, value = "", _zero(kind, "", "")
             for enum, ewt, evalue in _fields(val):
                 if enum == 1:
                     key = _value("s", ewt, evalue, where + ".key")
@@ -477,20 +501,15 @@ def _message(buf: bytes, name: str) -> dict:
             got[num] = _value(kind, wt, val, where)
     out: dict = {}
     for num, (jname, kind, shape, flags) in schema.items():
-        if num not in got:
-            if "r" in flags or (not shape and "p" not in flags and kind not in _SCALARS):
-                value = _zero(kind, shape, flags)
-            elif not shape and "p" not in flags and kind in ("time", "mtime", "qty", "ios", "fields") and "z" not in flags:
-                value = _zero(kind, shape, flags)  # a struct: omitempty does not drop it
-            else:
-                continue
-        else:
+        plain = not shape and "p" not in flags and "r" not in flags  # a non-pointer field with omitempty
+        if num in got:
             value = got[num]
-            if "p" not in flags and "r" not in flags and not shape:
-                if kind in ("s", "i", "b", "y", "f") and _is_zero(value):
-                    continue  # omitempty
-                if "z" in flags and value is None:
-                    continue  # omitzero (a zero Time decodes to None)
+            if plain and (kind in _OMITTABLE and not value or "z" in flags and value is None):
+                continue  # omitempty drops a zero scalar; omitzero a zero Time (decoded as None)
+        elif "r" in flags or (plain and kind not in _OMITTABLE and "z" not in flags):
+            value = _zero(kind, shape, flags)  # no omitempty, or a struct: omitempty never drops a struct
+        else:
+            continue
         if "i" in flags:
             out.update(value or {})
         else:
@@ -502,10 +521,8 @@ def decode(body: bytes) -> dict:
     """A Kubernetes protobuf request body -> the JSON-shaped object (kind and apiVersion first)."""
     if not isinstance(body, (bytes, bytearray)) or body[:4] != MAGIC:
         raise ProtobufError("not a Kubernetes protobuf body (missing k8s\\x00 prefix)")
-    unknown = _submsg(bytes(body[4:]), "Unknown")
-    if set(unknown) - {1, 2, 3, 4}:
-        raise ProtobufError(f"Unknown: unknown field number {min(set(unknown) - {1, 2, 3, 4})}")
-    type_meta = _message(unknown.get(1, b""), "TypeMeta") if isinstance(unknown.get(1, b""), bytes) else {}
+    unknown = _submsg(bytes(body[4:]), "Unknown", {1: 2, 2: 2, 3: 2, 4: 2})
+    type_meta = _message(unknown.get(1, b""), "TypeMeta")
     api_version, kind = type_meta.get("apiVersion", ""), type_meta.get("kind", "")
     encoding = unknown.get(3, b"")
     if encoding:
@@ -513,7 +530,4 @@ def decode(body: bytes) -> dict:
     root = ROOTS.get((api_version, kind))
     if root is None:
         raise ProtobufError(f"no protobuf schema for {api_version or '?'}/{kind or '?'}")
-    raw = unknown.get(2, b"")
-    if not isinstance(raw, bytes):
-        raise ProtobufError("Unknown.raw is not length-delimited")
-    return {"kind": kind, "apiVersion": api_version, **_message(raw, root)}
+    return {"kind": kind, "apiVersion": api_version, **_message(unknown.get(2, b""), root)}

@@ -38,7 +38,7 @@ from simulator.apiserver.server import Request, WatchExpired
 from simulator.live import LiveCluster
 from simulator.trace import ref
 
-from . import discovery, tables
+from . import discovery, protobuf, tables
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ _PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/
 _PATCH_TYPES = {"application/merge-patch+json": "merge", "application/strategic-merge-patch+json": "strategic",
                 "application/json-patch+json": "json"}
 _BODY_TYPES = ("application/json", "application/yaml")
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 _METHOD_VERB = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 # What kube-apiserver's watch sends as a bookmark interval is about a minute (cacher.go); kubectl and
 # informers only need one now and then to remember where they are.
@@ -237,12 +238,20 @@ class KubeApi:
             raw = await request.read()
             # No Content-Type: the first type the server speaks, JSON (NegotiateInputSerializerForMediaType).
             ctype = request.content_type if request.headers.get("Content-Type") else "application/json"
-            if raw and method != "PATCH" and ctype not in _BODY_TYPES:
-                # Protobuf and CBOR are not spoken here; a real server answers a type it does not accept this
-                # way (negotiation.NewUnsupportedMediaTypeError), and client-go falls back to JSON.
+            if raw and method != "PATCH" and ctype == PROTOBUF:
+                # kubectl's typed clients (create deployment, scale, auth can-i ...) send protobuf.
+                try:
+                    body = protobuf.decode(raw)
+                except protobuf.ProtobufError as exc:
+                    return _status(st.bad_request(f"the body of the request could not be decoded as "
+                                                  f"{PROTOBUF}: {exc}"))
+                raw = b""
+            elif raw and method != "PATCH" and ctype not in _BODY_TYPES:
+                # CBOR and anything else: what kube-apiserver answers a type it does not accept
+                # (negotiation.NewUnsupportedMediaTypeError); client-go then falls back to JSON for CBOR.
                 return _status(st._status(415, "UnsupportedMediaType",
                                           f"the body of the request was in an unknown format - accepted media "
-                                          f"types include: {', '.join(_BODY_TYPES)}"))
+                                          f"types include: {', '.join(_BODY_TYPES + (PROTOBUF,))}"))
             if raw:
                 try:
                     body = yaml.safe_load(raw) if ctype == "application/yaml" else json.loads(raw)

@@ -172,3 +172,30 @@ def test_the_official_python_client_lists_and_watches_with_resource_versions(kub
     with pytest.raises(ApiException) as forbidden:
         api.list_namespaced_secret("kube-system", _request_timeout=10, _headers={"Authorization": "Bearer nope"})
     assert forbidden.value.status == 401
+
+
+def test_commands_that_send_protobuf(kube):
+    """kubectl's typed clients send Kubernetes protobuf: create deployment, scale, auth can-i, create
+    namespace / configmap / secret / service / role. Each is decoded and served like its JSON form."""
+    assert kube.kubectl("create", "namespace", "team-a").stdout.strip() == "namespace/team-a created"
+    out = kube.kubectl("create", "deployment", "pb", "--image=nginx", "--replicas=2", "-n", "team-a").stdout
+    assert out.strip() == "deployment.apps/pb created"
+    assert "successfully rolled out" in kube.kubectl("rollout", "status", "deployment/pb", "-n", "team-a",
+                                                     timeout=90).stdout
+    kube.kubectl("scale", "deployment", "pb", "--replicas=3", "-n", "team-a")
+    kube.kubectl("create", "configmap", "cfg", "--from-literal=a=b", "-n", "team-a")
+    kube.kubectl("create", "secret", "generic", "pw", "--from-literal=p=s3cret", "-n", "team-a")
+    kube.kubectl("create", "service", "clusterip", "pb", "--tcp=80:80", "-n", "team-a")
+    kube.kubectl("create", "role", "reader", "--verb=get,list", "--resource=pods", "-n", "team-a")
+    svc = json.loads(kube.kubectl("get", "svc", "pb", "-n", "team-a", "-o", "json").stdout)
+    assert svc["spec"]["clusterIP"].startswith("10.96.") and svc["spec"]["ports"][0]["port"] == 80
+    secret = json.loads(kube.kubectl("get", "secret", "pw", "-n", "team-a", "-o", "json").stdout)
+    assert secret["data"] == {"p": "czNjcmV0"} and secret["type"] == "Opaque"
+    # auth can-i: a SelfSubjectAccessReview answered by the modelled RBAC.
+    assert kube.kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
+    assert kube.kubectl("auth", "can-i", "create", "pods", role="student", name="carol").stdout.strip() == "yes"
+    no = kube.kubectl("auth", "can-i", "get", "secrets", role="student", name="carol", check=False)
+    assert no.returncode == 1 and no.stdout.strip() == "no"
+    other = kube.kubectl("auth", "can-i", "list", "pods", "-n", "team-a", role="student", name="carol", check=False)
+    assert other.stdout.strip() == "no"
+    kube.kubectl("delete", "namespace", "team-a", "--wait=false")
