@@ -46,3 +46,23 @@ def test_live_endpoint_downloads_and_a_student_kubeconfig_that_works(kube):
     stale = subprocess.run([KUBECTL, "get", "pods"], capture_output=True, text=True, timeout=60, env=env)
     assert stale.returncode == 1 and "Unauthorized" in stale.stderr
     teacher.post(kube.base_url + "/api/live", json={"downloads": False}, timeout=10)
+
+
+def test_no_token_or_key_reaches_the_run_or_the_logs(kube):
+    """Tokens stay with their owners: not in the live run's events, not in any process's log (requirement 9)."""
+    import re
+
+    import yaml
+
+    tokens = [yaml.safe_load(p.read_text())["users"][0]["user"]["token"] for p in kube.root.glob("*.yaml")
+              if p.read_text().startswith("apiVersion")]
+    assert tokens
+    s = kube.session()
+    live = s.get(kube.base_url + "/api/live", timeout=10).json()["run"]
+    events = s.get(f"{kube.base_url}/api/runs/{live['id']}/events", timeout=30).text
+    logs = "".join(p.read_text(errors="replace") for p in (kube.root / "var" / "log").glob("*.log"))
+    key = (kube.root / "kubeapi" / "ca.key").read_text().split("\n")[1]
+    for text in (events, logs):
+        for token in tokens:
+            assert token not in text
+        assert key not in text and not re.search(r"Bearer\s+[A-Za-z0-9_-]{20,}", text)
