@@ -43,7 +43,7 @@ from . import discovery, protobuf, tables
 log = logging.getLogger(__name__)
 
 _PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
-                   r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?/?$")
+                   r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?/?\Z")
 _PATCH_TYPES = {"application/merge-patch+json": "merge", "application/strategic-merge-patch+json": "strategic",
                 "application/json-patch+json": "json"}
 _BODY_TYPES = ("application/json", "application/yaml")
@@ -129,7 +129,7 @@ class KubeApi:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=3 * 1024 * 1024)  # kube-apiserver's MaxRequestBodyBytes (3 MiB)
-        app.router.add_route("*", "/{tail:.*}", self.handle)
+        app.router.add_route("*", "/{tail:[\\s\\S]*}", self.handle)  # any path, newlines and all
         return app
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -325,24 +325,33 @@ class KubeApi:
             if not listing.ok:
                 return _status(listing.status)
             initial, rv = listing.body["items"], listing.resource_version
-        resp = web.StreamResponse(headers={"Content-Type": "application/json", "Audit-Id": str(uuid.uuid4())})
-        await resp.prepare(request)
+        if rv not in ("", "0"):
+            try:
+                int(rv)
+            except ValueError:
+                return _status(st.bad_request(f"invalid resource version: {rv}"))
         last_rv = [rv]
 
         def on_event(kind: str, obj: dict) -> None:
             events.put_nowait((kind, obj))
 
-        watcher = None
+        # Registered before the response starts: a selector that does not parse is a 400; a resourceVersion
+        # older than the watch cache is a 200 whose only event is an ERROR carrying 410 Gone (the cacher
+        # answers inside the stream, which is what client-go's reflectors expect).
+        expired = None
         try:
-            try:
-                watcher = self.live.watch(resource, KUBECTL, on_event, namespace=ns,
-                                          label_selector=q.get("labelSelector", ""),
-                                          field_selector=q.get("fieldSelector", ""), resource_version=rv, quiet=True)
-            except WatchExpired as exc:
-                await resp.write(_line({"type": "ERROR", "object": exc.status}))
-                return resp
-            except ValueError as exc:  # a selector that does not parse
-                await resp.write(_line({"type": "ERROR", "object": st.bad_request(str(exc))}))
+            watcher = self.live.watch(resource, KUBECTL, on_event, namespace=ns,
+                                      label_selector=q.get("labelSelector", ""),
+                                      field_selector=q.get("fieldSelector", ""), resource_version=rv, quiet=True)
+        except WatchExpired as exc:
+            watcher, expired = None, exc.status
+        except ValueError as exc:  # a selector that does not parse
+            return _status(st.bad_request(str(exc)))
+        resp = web.StreamResponse(headers={"Content-Type": "application/json", "Audit-Id": str(uuid.uuid4())})
+        try:
+            await resp.prepare(request)
+            if expired is not None:
+                await resp.write(_line({"type": "ERROR", "object": expired}))
                 return resp
             self.wake.set()
             loop = asyncio.get_running_loop()
