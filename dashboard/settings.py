@@ -173,6 +173,13 @@ KUBEAPI_PORT = env_int("KUBEAPI_PORT", 6443, minimum=1)
 KUBEAPI_BIND = os.environ.get("KUBEAPI_BIND", os.environ.get("DASHBOARD_BIND", "127.0.0.1"))
 KUBEAPI_PUBLIC_HOST = os.environ.get("KUBEAPI_PUBLIC_HOST", "")
 KUBEAPI_HOSTS = env_list("KUBEAPI_HOSTS", "")
+# Cluster seconds per wall-clock second (1: real timings; the tests run it faster).
+try:
+    KUBEAPI_SPEED = float(os.environ.get("KUBEAPI_SPEED") or 1)
+except ValueError:
+    raise ImproperlyConfigured(f"KUBEAPI_SPEED must be a number, not {os.environ.get('KUBEAPI_SPEED')!r}")
+if not 0.1 <= KUBEAPI_SPEED <= 20:
+    raise ImproperlyConfigured("KUBEAPI_SPEED must be between 0.1 and 20")
 # Its CA and serving certificate (made on first use; the keys never leave this directory).
 KUBEAPI_DIR = Path(os.environ.get("KUBEAPI_DIR") or BASE_DIR / "var" / "kubeapi")
 

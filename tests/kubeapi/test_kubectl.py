@@ -105,7 +105,7 @@ def test_a_forged_token_is_401(kube):
     bad.write_text(kube.kubeconfig("instructor").read_text().replace("token: ", "token: x"))
     import subprocess
 
-    from tests.kubeapi.conftest import KUBECTL
+    from tests.kubestack import KUBECTL
     proc = subprocess.run([KUBECTL, "get", "pods"], capture_output=True, text=True, timeout=30,
                           env={"KUBECONFIG": str(bad), "HOME": str(kube.root)})
     assert proc.returncode == 1 and "Unauthorized" in proc.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.kubeapi.conftest import KUBECTL
+from tests.kubestack import KUBECTL
 
 
 def test_live_endpoint_downloads_and_a_student_kubeconfig_that_works(kube):

@@ -50,7 +50,8 @@ async def serve(bind: str, port: int, seed: int, out) -> None:
     db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kubeapi-db")
     ssl_context = (await loop.run_in_executor(db, pki)).ssl_context()
     live_run = await loop.run_in_executor(db, LiveRun, seed)
-    live = LiveCluster(seed, live_run.hex, wall=time.monotonic, epoch=dt.datetime.now(dt.timezone.utc))
+    live = LiveCluster(seed, live_run.hex, wall=time.monotonic, epoch=dt.datetime.now(dt.timezone.utc),
+                       speed=settings.KUBEAPI_SPEED)
 
     async def publish(events):
         await loop.run_in_executor(db, live_run.publish, events)
