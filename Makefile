@@ -52,14 +52,16 @@ test: system-test venv
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing." >&2; exit 1; fi; exit $$rc
 
 # Benchmarks (bench/README.md): the simulator at scale (bench/scale.json), the page's rendering budget in
-# Chromium (bench/frames.json), live delivery to viewers (bench/live.json); each prints a table, then
+# Chromium (bench/frames.json), live delivery to viewers (bench/live.json), a class at the live cluster
+# (bench/kubeapi.json); each prints a table, then
 # bench/report.py prints them together with their targets and writes bench/results.json. Quick run:
-#   make bench BENCH_ARGS="--sizes 100,1000 --skip-cluster" FRAMES_ARGS="--nodes 1000 --events 100000" LIVE_ARGS="--quick"
+#   make bench BENCH_ARGS="--sizes 100,1000 --skip-cluster" FRAMES_ARGS="--nodes 1000 --events 100000" LIVE_ARGS="--quick" KUBEAPI_ARGS="--students 1,10"
 bench: system-test
 	@$(MAKE) --no-print-directory venv
 	@$(PY) bench/scale.py $(BENCH_ARGS)
 	@$(PY) bench/frames.py $(FRAMES_ARGS)
 	@$(PY) bench/live.py $(LIVE_ARGS)
+	@$(PY) bench/kubeapi.py $(KUBEAPI_ARGS)
 	@$(PY) bench/report.py
 
 clean:

@@ -1,6 +1,7 @@
 """The whole `make bench` report: the figures of bench/scale.json (the simulator at scale, bench/scale.py),
-bench/frames.json (the page's rendering budget, bench/frames.py) and bench/live.json (live delivery,
-bench/live.py), each beside its target, in one table per part; writes them together to bench/results.json.
+bench/frames.json (the page's rendering budget, bench/frames.py), bench/live.json (live delivery,
+bench/live.py) and bench/kubeapi.json (a class of students at the live cluster, bench/kubeapi.py), each beside its
+target, in one table per part; writes them together to bench/results.json.
 A part that was not measured (its file is missing) is listed as such, not left out silently.
 
     .venv/bin/python bench/report.py
@@ -19,6 +20,7 @@ PARTS = [  # (key, file, title, module)
     ("scale", "scale.json", "The simulator at scale (issue 3)", "scale"),
     ("frames", "frames.json", "Rendering budget in Chromium (issue 4)", "frames"),
     ("live", "live.json", "Live delivery to viewers (issue 7)", "live"),
+    ("kubeapi", "kubeapi.json", "A class at the live cluster (issue 6)", "kubeapi"),
 ]
 
 

@@ -14,6 +14,7 @@ a replaced or deleted token stops working within that time.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import time
@@ -133,4 +134,19 @@ class TokenAuth:
             resp = await self.kubeapi._await(self.kubeapi.live.request(req))
             if not resp.ok and resp.code != 409:  # 409: there already
                 raise RuntimeError(f"could not create {resource} {manifest['metadata']['name']}: {resp.status}")
+        if access.namespace:
+            # A Pod created before the serviceaccount controller has made the namespace's "default" account
+            # is refused by the ServiceAccount admission plugin (403 "error looking up service account"), on a
+            # real cluster too. A namespace made at the student's first request must not greet them with that.
+            await self.wait_for_default_service_account(access.namespace)
         self.provisioned.add(key)
+
+    async def wait_for_default_service_account(self, ns: str, timeout: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            req = Request("GET", registry.path("serviceaccounts", ns, "default"), "get", "serviceaccounts", ns,
+                          "default", credential=ADMIN, client=DASHBOARD, quiet=True)
+            if (await self.kubeapi._await(self.kubeapi.live.request(req))).ok:
+                return
+            await asyncio.sleep(0.1)

@@ -199,3 +199,28 @@ def test_commands_that_send_protobuf(kube):
     other = kube.kubectl("auth", "can-i", "list", "pods", "-n", "team-a", role="student", name="carol", check=False)
     assert other.stdout.strip() == "no"
     kube.kubectl("delete", "namespace", "team-a", "--wait=false")
+
+
+def test_a_whole_row_of_new_students_creates_at_once(kube):
+    """Twelve students' very first request creates a Pod, all at the same moment: each namespace is made on
+    that first request, and the Pod is not refused for want of the namespace's default ServiceAccount (which
+    the serviceaccount controller creates a moment later; 403 "error looking up service account" before)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    import yaml
+
+    configs = [yaml.safe_load(kube.kubeconfig("student", f"row{i}").read_text()) for i in range(12)]
+    ca = kube.root / "kubeapi" / "ca.crt"
+
+    def first(cfg):
+        server = cfg["clusters"][0]["cluster"]["server"]
+        ns = cfg["contexts"][0]["context"]["namespace"]
+        body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "first"},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+        return requests.post(f"{server}/api/v1/namespaces/{ns}/pods", json=body, verify=str(ca), timeout=60,
+                             headers={"Authorization": "Bearer " + cfg["users"][0]["user"]["token"]})
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(first, configs))
+    assert [r.status_code for r in answers] == [201] * 12, [r.text for r in answers if r.status_code != 201][:2]
