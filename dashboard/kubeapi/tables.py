@@ -132,12 +132,17 @@ NODE_COLUMNS = [
 def node_cells(node: dict, now: float) -> list:
     meta, status, spec = node.get("metadata") or {}, node.get("status") or {}, node.get("spec") or {}
     conds = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+    # printNode: the Ready condition, "Not" before it unless True (False and Unknown alike); no condition at
+    # all is "Unknown".
     ready = conds.get("Ready")
-    states = ["Ready" if ready == "True" else "NotReady" if ready == "False" else "Unknown"]
+    states = ["Unknown" if ready is None else "Ready" if ready == "True" else "NotReady"]
     if spec.get("unschedulable"):
         states.append("SchedulingDisabled")
-    roles = sorted(k.split("/", 1)[1] for k in (meta.get("labels") or {})
-                   if k.startswith("node-role.kubernetes.io/") and k.split("/", 1)[1])
+    labels = meta.get("labels") or {}
+    roles = {k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and k.split("/", 1)[1]}
+    if labels.get("kubernetes.io/role"):
+        roles.add(labels["kubernetes.io/role"])
+    roles = sorted(roles)
     addrs = status.get("addresses") or []
     internal = [a["address"] for a in addrs if a.get("type") == "InternalIP"]
     external = [a["address"] for a in addrs if a.get("type") == "ExternalIP"]
@@ -154,13 +159,19 @@ def _containers(template: dict) -> tuple[str, str]:
     return ",".join(c.get("name", "") for c in cs), ",".join(c.get("image", "") for c in cs)
 
 
+def _template_columns(selector_desc: str) -> list[dict]:
+    """The wide columns a workload with a Pod template adds (-o wide): its containers, images and selector."""
+    return [_col("Containers", desc="Names of each container in the template.", priority=1),
+            _col("Images", desc="Images referenced by each container in the template.", priority=1),
+            _col("Selector", desc=selector_desc, priority=1)]
+
+
 DEPLOYMENT_COLUMNS = [
     _col("Name", fmt="name", desc=_NAME_DESC), _col("Ready", desc="Number of the pod with ready state"),
     _col("Up-to-date", "integer", desc="Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
     _col("Available", "integer", desc="Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
-    _col("Age", desc=_AGE_DESC), _col("Containers", desc="Names of each container in the template.", priority=1),
-    _col("Images", desc="Images referenced by each container in the template.", priority=1),
-    _col("Selector", desc="Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.", priority=1),
+    _col("Age", desc=_AGE_DESC),
+    *_template_columns("Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment."),
 ]
 
 
@@ -177,9 +188,8 @@ REPLICASET_COLUMNS = [
     _col("Desired", "integer", desc="Replicas is the number of desired pods."),
     _col("Current", "integer", desc="Replicas is the most recently observed number of replicas."),
     _col("Ready", "integer", desc="readyReplicas is the number of pods targeted by this ReplicaSet with a Ready Condition."),
-    _col("Age", desc=_AGE_DESC), _col("Containers", desc="Names of each container in the template.", priority=1),
-    _col("Images", desc="Images referenced by each container in the template.", priority=1),
-    _col("Selector", desc="Selector is a label query over pods that should match the replica count.", priority=1),
+    _col("Age", desc=_AGE_DESC),
+    *_template_columns("Selector is a label query over pods that should match the replica count."),
 ]
 
 

@@ -3,7 +3,7 @@
 
 import { gettext, interpolate, pick } from "./i18n.js";
 
-function csrfToken() {
+export function csrfToken() {
   const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return m ? decodeURIComponent(m[1]) : "";
 }

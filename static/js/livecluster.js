@@ -1,14 +1,9 @@
 // The live cluster card: where kubectl reaches the simulated cluster, a button that shows its run, and the
 // kubeconfig download (instructors always; students once the instructor opens downloads).
 import { gettext, interpolate } from "./i18n.js";
-import { postJSON } from "./controls.js";
+import { csrfToken, postJSON } from "./controls.js";
 
 const REFRESH_MS = 10000;
-
-function csrfToken() {
-  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return m ? decodeURIComponent(m[1]) : "";
-}
 
 export class LiveClusterCard {
   constructor(card, { onWatch }) {
