@@ -32,10 +32,19 @@ def version() -> dict:
             "buildDate": "2024-08-13T07:28:49Z", "goVersion": "go1.22.5", "compiler": "gc", "platform": "linux/amd64"}
 
 
+# Served under a second group besides the registry's own (the same storage, converted): events.k8s.io/v1 Events.
+ALIASES = {("events.k8s.io", "v1", "events"): registry.ResourceInfo("events.k8s.io", "v1", "Event", True)}
+
+
+def served() -> list[tuple[str, "registry.ResourceInfo"]]:
+    """(resource, info) for every group version's resources: the registry's, then the aliases."""
+    return list(registry.RESOURCES.items()) + [(name, info) for (_g, _v, name), info in ALIASES.items()]
+
+
 def group_versions() -> dict[str, str]:
     """group -> version, in registry order (the core group "" first)."""
     out: dict[str, str] = {}
-    for info in registry.RESOURCES.values():
+    for _name, info in served():
         out.setdefault(info.group, info.version)
     return out
 
@@ -67,7 +76,7 @@ def resource_list(group: str, version: str) -> dict | None:
     if group_versions().get(group) != version:
         return None
     resources = []
-    for name, info in registry.RESOURCES.items():
+    for name, info in served():
         if info.group != group:
             continue
         entry = {"name": name, "singularName": info.kind.lower(), "namespaced": info.namespaced, "kind": info.kind,
@@ -112,7 +121,7 @@ def openapi_doc(group: str, version: str) -> dict | None:
         return None
     paths: dict[str, dict] = {}
     base = "/" + _gv_path(group, version)
-    for name, info in registry.RESOURCES.items():
+    for name, info in served():
         if info.group != group or name in registry.VIRTUAL:
             continue
         gvk = {"group": group, "version": version, "kind": info.kind}

@@ -38,7 +38,7 @@ from simulator.apiserver.server import Request, WatchExpired
 from simulator.live import LiveCluster
 from simulator.trace import ref
 
-from . import discovery, protobuf, tables
+from . import discovery, events_v1, protobuf, tables
 
 log = logging.getLogger(__name__)
 
@@ -213,8 +213,14 @@ class KubeApi:
         ns, resource, name, sub = m["ns"] or "", m["resource"], m["name"] or "", m["sub"] or ""
         if ns and not name and resource in ("status", "finalize"):  # /api/v1/namespaces/<name>/status
             resource, name, sub, ns = "namespaces", ns, resource, ""
+        # events.k8s.io/v1 events: the core Events, converted on the way in and out; authorized as their group.
+        alias = discovery.ALIASES.get((group, version, resource))
         info = registry.RESOURCES.get(resource)
-        if info is None or info.group != group or info.version != version or (ns and not info.namespaced):
+        if alias is not None:
+            info = alias
+        elif info is None or info.group != group or info.version != version:
+            return _status(st.not_found_resource())
+        if ns and not info.namespaced:
             return _status(st.not_found_resource())
         q = request.query
         method = request.method
@@ -277,6 +283,8 @@ class KubeApi:
                 query["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
             except ValueError:
                 return _status(st.bad_request(f"invalid gracePeriodSeconds: {q['gracePeriodSeconds']}"))
+        if alias is not None and body is not None:
+            body = events_v1.patch_to_core(body) if patch_type == "json" else events_v1.to_core(body)
         if verb == "create" and not sub and isinstance(body, dict):
             name = (body.get("metadata") or {}).get("name", "") or name
         req = Request(method, request.path, verb, resource, ns, name, subresource=sub, api_group=group, body=body,
@@ -293,6 +301,8 @@ class KubeApi:
             objects = body.get("items", []) if verb == "list" else [body]
             body = tables.table(resource, objects, self.live.now(), resp.resource_version or "",
                                 q.get("includeObject", "Metadata"))
+        elif alias is not None:
+            body = events_v1.convert_response(body)
         return _json(body if body is not None else {}, status=resp.code, headers=headers)
 
     async def _watch(self, request: web.Request, cred, user, resource: str, info, ns: str) -> web.StreamResponse:
@@ -362,6 +372,8 @@ class KubeApi:
                     if table:
                         obj = tables.table(resource, [obj], self.live.now(), rv, include, columns=first)
                         first = False
+                    elif info.group == events_v1.GROUP:
+                        obj = events_v1.to_v1(obj)
                     await resp.write(_line({"type": "ADDED", "object": obj}))
                 await resp.write(_line({"type": "BOOKMARK", "object": {
                     "kind": info.kind, "apiVersion": info.api_version,
@@ -385,6 +397,8 @@ class KubeApi:
                 if table:
                     obj = tables.table(resource, [obj], self.live.now(), last_rv[0], include, columns=first)
                     first = False
+                elif info.group == events_v1.GROUP:
+                    obj = events_v1.to_v1(obj)
                 await resp.write(_line({"type": kind, "object": obj}))
         except (ConnectionResetError, asyncio.CancelledError):
             pass

@@ -224,3 +224,24 @@ def test_a_whole_row_of_new_students_creates_at_once(kube):
     with ThreadPoolExecutor(12) as pool:
         answers = list(pool.map(first, configs))
     assert [r.status_code for r in answers] == [201] * 12, [r.text for r in answers if r.status_code != 201][:2]
+
+
+def test_events_k8s_io_serves_the_same_events_converted(kube):
+    """events.k8s.io/v1 is the same storage as core Events, converted: regarding, note, reportingController."""
+    kube.kubectl("run", "ev2", "--image=nginx")
+    deadline = time.monotonic() + 30
+    while True:
+        v1 = json.loads(kube.kubectl("get", "events.events.k8s.io", "-n", "default", "-o", "json",
+                                     "--field-selector=involvedObject.name=ev2").stdout)["items"]
+        if any(e["reason"] == "Started" for e in v1) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    core = json.loads(kube.kubectl("get", "events", "-n", "default", "-o", "json",
+                                   "--field-selector=involvedObject.name=ev2").stdout)["items"]
+    assert {e["metadata"]["name"] for e in v1} == {e["metadata"]["name"] for e in core}
+    scheduled = next(e for e in v1 if e["reason"] == "Scheduled")
+    assert scheduled["apiVersion"] == "events.k8s.io/v1" and scheduled["regarding"]["name"] == "ev2"
+    assert scheduled["note"].startswith("Successfully assigned default/ev2 to")
+    assert scheduled["reportingController"] == "default-scheduler" and "message" not in scheduled
+    assert "events.k8s.io/v1" in kube.kubectl("api-resources", "--api-group=events.k8s.io").stdout
+    kube.kubectl("delete", "pod", "ev2", "--wait=false")
