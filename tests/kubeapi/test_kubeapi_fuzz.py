@@ -56,12 +56,18 @@ def server():
         box["loop"] = asyncio.new_event_loop()
         box["loop"].run_until_complete(main())
 
+    from simulator import clock
+
+    epoch = clock.EPOCH  # the live cluster stamps objects from now: put the simulator's epoch back afterwards
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    assert ready.wait(30)
-    yield f"http://127.0.0.1:{port}"
-    box["loop"].call_soon_threadsafe(box["stop"].set)
-    thread.join(10)
+    try:
+        assert ready.wait(30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
+        clock.set_epoch(epoch)
 
 
 def check(r: requests.Response) -> None:
