@@ -261,7 +261,7 @@ class KubeApi:
             if raw:
                 try:
                     body = yaml.safe_load(raw) if ctype == "application/yaml" else json.loads(raw)
-                except ValueError as exc:
+                except (ValueError, yaml.YAMLError) as exc:  # YAMLError is not a ValueError (a NUL byte, say)
                     return _status(st.bad_request(f"the body of the request was in an unknown format - accepted "
                                                   f"media types include: application/json: {exc}"))
         patch_type = ""

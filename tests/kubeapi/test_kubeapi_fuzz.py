@@ -124,3 +124,13 @@ def test_watch_errors_are_statuses(server):
     assert ok.status_code == 200
     names = [json.loads(line)["object"]["metadata"]["name"] for line in ok.text.splitlines()]
     assert {"default", "kube-system"} <= set(names)
+
+
+def test_bodies_that_do_not_decode_are_400(server):
+    """Found by the fuzzer above: a YAML body with a NUL byte raised a YAMLError (not a ValueError) and got a 500."""
+    h = {"Authorization": f"Bearer {TOKEN}"}
+    for ctype, body in (("application/yaml", b"\x00"), ("application/yaml", b"a: [b"), ("application/json", b"{"),
+                        ("application/vnd.kubernetes.protobuf", b"k8s\x00\xff")):
+        r = requests.post(server + "/api/v1/namespaces/default/configmaps", data=body, timeout=10,
+                          headers={**h, "Content-Type": ctype})
+        assert r.status_code == 400 and r.json()["kind"] == "Status", (ctype, body, r.status_code, r.text[:200])
