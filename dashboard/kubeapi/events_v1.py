@@ -20,7 +20,7 @@ def to_v1(core: dict) -> dict:
     for k, v in core.items():
         if k in ("kind", "apiVersion"):
             continue
-        if k in ("source",) and not v:
+        if k == "source" and not v:
             continue  # an empty EventSource is omitted (deprecatedSource,omitempty)
         out[_RENAMED.get(k, k)] = v
     return out

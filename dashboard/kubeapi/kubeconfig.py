@@ -39,18 +39,20 @@ def pki() -> Pki:
     return p
 
 
-def issue(name: str, role: str) -> tuple[ClusterAccess, str]:
-    """Create or re-issue `name`'s access with a new token (the old one stops working). Returns the row and
-    the kubeconfig text (the only place the token ever appears)."""
+def issue(name: str, role: str, user=None) -> tuple[ClusterAccess, str]:
+    """Create or re-issue `name`'s access with a new token (the old one stops working), tied to the dashboard
+    account `user` when given. Returns the row and the kubeconfig text (the only place the token ever appears)."""
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise AccessError("name must be 1-40 lowercase letters, digits or '-', starting and ending with a letter "
                           "or digit (it names the student's namespace, student-<name>)")
     if role not in (ClusterAccess.INSTRUCTOR, ClusterAccess.STUDENT, ClusterAccess.VIEWER):
         raise AccessError("role must be instructor, student or viewer")
     token = secrets.token_urlsafe(32)
+    fields = {"role": role, "token_sha256": token_hash(token)}
+    if user is not None:
+        fields["user"] = user
     with transaction.atomic():
-        access, _ = ClusterAccess.objects.update_or_create(name=name, defaults={"role": role,
-                                                                                "token_sha256": token_hash(token)})
+        access, _ = ClusterAccess.objects.update_or_create(name=name, defaults=fields)
     return access, render(access, token)
 
 
@@ -65,11 +67,7 @@ def issue_for_user(user, role: str) -> tuple[ClusterAccess, str]:
         name = base
         if ClusterAccess.objects.filter(name=name).exists():
             name = f"{base}-{user.pk}"
-    token = secrets.token_urlsafe(32)
-    with transaction.atomic():
-        access, _ = ClusterAccess.objects.update_or_create(name=name, defaults={
-            "role": role, "token_sha256": token_hash(token), "user": user})
-    return access, render(access, token)
+    return issue(name, role, user)
 
 
 def render(access: ClusterAccess, token: str) -> str:

@@ -116,7 +116,6 @@ def test_kubectl_requests_stream_to_the_dashboard_as_the_live_run(kube):
     runs = s.get(kube.base_url + "/api/runs", timeout=10).json()["runs"]
     live = [r for r in runs if r["scenario"] == "live-cluster"]
     assert len(live) == 1 and live[0]["status"] == "running"
-    kube.kubectl("create", "configmap", "from-kubectl", "--from-literal=a=b", check=False)
     kube.kubectl("run", "traced", "--image=busybox", "--", "sleep", "3600")
     deadline = time.monotonic() + 20
     while True:
