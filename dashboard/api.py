@@ -142,9 +142,10 @@ def clean_run_request(body: dict) -> dict:
     backend = body.get("backend", "sim")
     if backend not in BACKENDS:
         raise BadInput("backend", "backend must be \"sim\" or \"api\"")
-    if backend == "api":
-        raise BadInput("backend", "the api backend (a real cluster) comes later; use \"sim\"")
     if backend not in entry.get("backends", ["sim"]):
+        if backend == "api":
+            raise BadInput("backend", f"scenario {scenario!r} runs only on the simulator: a real cluster cannot "
+                                      f"show or do what it needs")
         raise BadInput("backend", f"scenario {scenario!r} does not support backend {backend!r}")
 
     params = body.get("params", {})
@@ -172,6 +173,14 @@ def clean_run_request(body: dict) -> dict:
     step_mode = body.get("step_mode", False)
     if not isinstance(step_mode, bool):
         raise BadInput("step_mode", "step_mode must be true or false")
+
+    if backend == "api":
+        # Last, as it is the slow check: a worker tries the cluster now (the kubeconfig stays in the worker).
+        from .realcluster import preflight
+
+        problem = preflight.ask()
+        if problem:
+            raise BadInput("backend", f"the real cluster cannot be used: {problem}", 409)
 
     return {"scenario": scenario, "backend": backend, "params": cleaned, "speed": speed, "seed": seed,
             "step_mode": step_mode}

@@ -183,6 +183,18 @@ if not 0.1 <= KUBEAPI_SPEED <= 20:
 # Its CA and serving certificate (made on first use; the keys never leave this directory).
 KUBEAPI_DIR = Path(os.environ.get("KUBEAPI_DIR") or BASE_DIR / "var" / "kubeapi")
 
+# The `api` backend (dashboard/realcluster): scenarios run on a real cluster through this kubeconfig and
+# context (the lessons' kind cluster by default). Read by the worker only, at the start of each run; nothing
+# derived from it reaches a page, an event or a log line.
+DASHBOARD_API_KUBECONFIG = Path(os.environ.get("DASHBOARD_API_KUBECONFIG")
+                                or (os.environ.get("KUBECONFIG") or "").split(os.pathsep)[0]
+                                or Path.home() / ".kube" / "config")
+DASHBOARD_API_CONTEXT = os.environ.get("DASHBOARD_API_CONTEXT", "kind-challenge-cluster")
+# Seconds one request to that cluster may take (connect and read) before it counts as lost.
+DASHBOARD_API_TIMEOUT = env_int("DASHBOARD_API_TIMEOUT", 10, minimum=1)
+# Seconds a scenario on a real cluster may take in all before it is stopped as failed (its namespace deleted).
+DASHBOARD_API_RUN_TIMEOUT = env_int("DASHBOARD_API_RUN_TIMEOUT", 300, minimum=10)
+
 # Roles and limits (README, "Settings"). Off by default, viewers watch without an account; on, the
 # page, the read API and the sockets need a logged-in user (any account; instructors still need the
 # instructor permission to start and control runs).

@@ -138,6 +138,14 @@ def execute_run(run_id: str) -> None:
             execution.give_up("the live cluster's process (manage.py kubeapi) stopped; its cluster lived only "
                               "in that process")
             return
+        if run.backend == "api":
+            # A real cluster moved on while nobody watched: the run cannot be regenerated, only ended.
+            from .realcluster.run import clean_up_after
+
+            clean_up_after(rid.hex)
+            execution.give_up("the worker running this scenario on the real cluster stopped; a real cluster "
+                              "cannot be replayed, so the run ends here (its namespace was deleted)")
+            return
         # We hold the lock of a run that is running or paused: its previous execution died.
         resumes = r.hincrby(runlog.meta_key(rid), "resumes", 1)
         if resumes > MAX_RESUMES:
@@ -188,8 +196,12 @@ def _reaper() -> None:
 
 @worker_ready.connect
 def start_reaper(**kwargs) -> None:
-    """Each worker's main process watches for orphaned runs, at once on start and then periodically."""
+    """Each worker's main process watches for orphaned runs, at once on start and then periodically, and
+    answers the real cluster preflight (dashboard/realcluster/preflight.py)."""
     threading.Thread(target=_reaper, name="run-reaper", daemon=True).start()
+    from .realcluster import preflight
+
+    preflight.start()
 
 
 class ChannelSender:
@@ -252,10 +264,7 @@ class RunExecution:
         outcome, error = Run.FAILED, "the worker stopped during the run"
         events = None
         try:
-            from simulator.runner import Simulation
-
-            sim = Simulation(self.run.scenario, params=self.run.params, seed=self.run.seed, run_id=self.hex)
-            events = sim.events()
+            events = self.source()
             logged = runlog.last_logged_seq(self.hex, r=self.r) if resume else 0
             if logged:
                 self.replay(events, logged)
@@ -265,6 +274,11 @@ class RunExecution:
             self.announce()
             self.anchor(self.last_t)
             for ev in events:
+                if ev is None:
+                    # A real cluster's run waiting for the cluster: honour the controls meanwhile.
+                    if self.wait_turn(self.last_t):
+                        break
+                    continue
                 checkpoint = ev.get("type") == "scenario.step"
                 if checkpoint:
                     # Step mode holds before every checkpoint after the first (contract section 6).
@@ -287,8 +301,16 @@ class RunExecution:
             log.warning("run %s: lost the run lock; this execution stops", self.hex)
             outcome = None
         except Exception as exc:
-            log.exception("run %s failed", self.hex)
-            outcome, error = Run.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+            from .realcluster.connect import ClusterUnavailable
+
+            if isinstance(exc, ClusterUnavailable):
+                # Its message is a fixed sentence without anything from the kubeconfig; no traceback logged
+                # (the client's exceptions quote addresses and headers).
+                log.warning("run %s failed on the real cluster: %s", self.hex, exc)
+                outcome, error = Run.FAILED, f"real cluster: {exc}"[:2000]
+            else:
+                log.exception("run %s failed", self.hex)
+                outcome, error = Run.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
             self.log_failure(error)
         except BaseException:
             # The worker is being stopped (SIGTERM, Ctrl-C): end the log honestly, then let it stop.
@@ -301,6 +323,20 @@ class RunExecution:
                 self.finish(outcome, error)
             else:
                 self.sender.close()
+
+    def source(self):
+        """The run's events: the simulator's, or (backend `api`) a real cluster's, None while it waits."""
+        if self.run.backend == "api":
+            from .realcluster.connect import connect
+            from .realcluster.run import ApiRun
+
+            # A real cluster's events come when they come: no pacing, no fast-forward (pause still holds them).
+            self.speed = None
+            return ApiRun(self.hex, self.run.scenario, self.run.params, self.run.seed, connect()).events()
+        from simulator.runner import Simulation
+
+        sim = Simulation(self.run.scenario, params=self.run.params, seed=self.run.seed, run_id=self.hex)
+        return sim.events()
 
     def replay(self, events, logged: int) -> None:
         """Resume: fold the regenerated events the log already holds (1..logged) without sending them.
@@ -425,7 +461,8 @@ class RunExecution:
                 self.set_paused(False)
         elif action == "speed" and message.get("speed") in SPEEDS:
             now_t = self.virtual_now()
-            self.speed = SPEEDS[message["speed"]]
+            # A real cluster's run is never paced: its events come at the cluster's own speed.
+            self.speed = SPEEDS[message["speed"]] if self.run.backend != "api" else None
             self.run.speed = message["speed"]
             if self.paused:
                 self.paused_at_t = now_t

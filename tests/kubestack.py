@@ -24,7 +24,11 @@ class KubeStack(RunningStack):
         extra = {"KUBEAPI_PORT": str(self.kubeapi_port), "KUBEAPI_DIR": str(root / "kubeapi"),
                  "KUBEAPI_PUBLIC_HOST": "127.0.0.1",
                  # The cluster's clock at 3x: image pulls and rollouts take a third of their real time.
-                 "KUBEAPI_SPEED": "3"}
+                 "KUBEAPI_SPEED": "3",
+                 # The `api` backend runs on this live cluster through the file tests/kubeapi/test_api_backend.py
+                 # writes here (read by the worker at each run and preflight).
+                 "DASHBOARD_API_KUBECONFIG": str(root / "api-kubeconfig.yaml"),
+                 "DASHBOARD_API_CONTEXT": "kind-challenge-cluster-sim"}
         self.env.update(extra)
         self.stack.env.update(extra)
         self.stack.kubeapi_port = self.kubeapi_port

@@ -20,7 +20,7 @@ CATALOG = {
         "ko": "Deployment를 만들고, Pod 하나를 지우고, 복제본 수를 바꾸면서 컨트롤러들이 요청한 상태와 실제 "
               "상태의 차이를 메우는 과정을 지켜봅니다.",
     },
-    "backends": ["sim"],
+    "backends": ["sim", "api"],
     "params": [
         {"name": "image", "type": "str", "default": "nginx", "choices": IMAGES,
          "label": {"en": "Container image", "ko": "컨테이너 이미지"}},

@@ -19,7 +19,7 @@ CATALOG = {
         "ko": "`kubectl run` 한 번이 실행 중인 컨테이너가 되기까지를 따라갑니다: API 서버의 검사, etcd 저장, "
               "스케줄러의 노드 선택, 그리고 그 노드의 kubelet과 컨테이너 런타임.",
     },
-    "backends": ["sim"],
+    "backends": ["sim", "api"],
     "params": [
         {"name": "image", "type": "str", "default": "nginx", "choices": IMAGES,
          "label": {"en": "Container image", "ko": "컨테이너 이미지"}},

@@ -1,0 +1,513 @@
+"""A scenario on a real cluster: its actions sent through the official client, what the cluster does in answer
+watched, and both mapped to the dashboard's event schema (v1), so every view folds them as it folds the
+simulator's.
+
+What a real cluster shows, and how it is mapped (data.source says which; the page marks these events):
+- source "client": the dashboard's own requests (kubectl.request) and the API server's answers
+  (apiserver.response, with the real code and Status).
+- source "watch": a watch delivery from the API server (Pods, Events, ReplicaSets, Deployments in the run's
+  namespace; Nodes; leader-election Leases). Each becomes the etcd write behind it: etcd.put / etcd.delete
+  under the registry key the API server uses (/registry/pods/<ns>/<name> ...), the revision being the
+  object's resourceVersion, which is etcd's mod_revision of that key (k8s.io/apiserver/pkg/storage/etcd3/
+  store.go sets it with versioner.UpdateObject(obj, uint64(kv.ModRevision))). create_revision and version
+  are known only for keys created during the run (counted from the deliveries); etcd itself is not read.
+- source "event": a component's step that the cluster reports only as a Kubernetes Event: Scheduled ->
+  scheduler.bind, Pulling / Pulled -> the image pull, Created / Started -> the container runtime,
+  SuccessfulCreate / ScalingReplicaSet -> the controllers' reconcile, FailedScheduling -> the filter's verdict.
+What happens inside the components (authentication, admission, the scheduler's filter and score per node,
+Raft) is not visible from outside a real cluster: the steps made only of that are marked hidden.
+
+The generator yields events, and None while it waits (so the worker's loop can honour pause and cancel);
+the namespace of the run is deleted when it ends, however it ends.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import time
+
+from django.conf import settings
+
+from simulator.events import make_event
+
+from .connect import ClusterUnavailable, Connection, describe
+from .watcher import Watcher, object_key, wait_all
+
+log = logging.getLogger(__name__)
+
+MANAGED_BY = "k8s-internals-dashboard"
+RUN_LABEL = "k8s-internals-dashboard/run"
+TICK_S = 0.25
+LIST_TIMEOUT_S = 20.0
+
+# resource -> (registry prefix, kind, apiVersion); the prefixes are the API server's etcd key layout
+# (k8s.io/kubernetes pkg/registry/*/etcd: pods, events, minions for Nodes, deployments, replicasets, leases).
+REGISTRY = {
+    "pods": ("/registry/pods/", "Pod", "v1"),
+    "events": ("/registry/events/", "Event", "v1"),
+    "nodes": ("/registry/minions/", "Node", "v1"),
+    "deployments": ("/registry/deployments/", "Deployment", "apps/v1"),
+    "replicasets": ("/registry/replicasets/", "ReplicaSet", "apps/v1"),
+    "leases": ("/registry/leases/", "Lease", "coordination.k8s.io/v1"),
+}
+# Leader-election Leases in kube-system and the component that holds each.
+ELECTIONS = {"kube-scheduler": "scheduler", "kube-controller-manager": "controller-manager"}
+
+
+def namespace_for(run_hex: str) -> str:
+    return f"k8sdash-{run_hex[:12]}"
+
+
+def _rv(obj: dict) -> int | None:
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _ready(obj: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+class ApiRun:
+    def __init__(self, run_hex: str, scenario: str, params: dict, seed: int, conn: Connection):
+        from . import scenarios as api_scenarios
+
+        self.hex, self.scenario, self.params, self.seed, self.conn = run_hex, scenario, params, seed, conn
+        self.driver = api_scenarios.get(scenario)
+        self.ns = namespace_for(run_hex)
+        self.queue: queue.Queue = queue.Queue()
+        self.watchers: list[Watcher] = []
+        self.outbox: list[dict] = []
+        self.seq = 0
+        self.t0 = time.monotonic()
+        self.step = 0
+        self.hidden = self.driver.HIDDEN
+        # The picture the scenario's conditions look at, from the deliveries.
+        self.objects: dict[str, dict[str, dict]] = {r: {} for r in REGISTRY}
+        self.created_rev: dict[str, int] = {}
+        self.versions: dict[str, int] = {}
+        self.phases: dict[str, str] = {}
+        self.nodes_seen: dict[str, str] = {}
+        self.holders: dict[str, str] = {}
+        self.instances = {"apiserver": "apiserver-1", "etcd": "etcd-1", "scheduler": "scheduler-1",
+                          "controller-manager": "controller-manager-1"}
+        self.namespace_made = False
+        self.driver_phase = 0   # the scenario's act in progress (deployment-reconcile's steps 1, 4, 6, 7)
+
+    # -- events -------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def emit(self, component: str, instance: str, type_: str, summary: str, data: dict, *, to: tuple | None = None,
+             obj: dict | None = None, step: int | None = None) -> None:
+        opens = self.driver.step_of(self, type_, data, obj) if step is None else step
+        if opens:
+            self.open_step(opens)
+        self.seq += 1
+        ev = make_event(self.hex, self.seq, self.now(), component, instance, type_, summary[:300], data,
+                        to={"component": to[0], "instance": to[1]} if to else None,
+                        object=self._ref(obj) if obj else None, step=self.step or None)
+        self.outbox.append(ev)
+
+    def open_step(self, n: int) -> None:
+        """Step n begins; a step skipped on the way (nothing of it can be seen on a real cluster) is opened
+        first, marked hidden, so the presenter still walks through it."""
+        while self.step < n:
+            self.step += 1
+            data = {"step": self.step}
+            if self.step < n or self.step in self.hidden:
+                data["hidden"] = self.hidden.get(self.step, "internal")
+            self.seq += 1
+            self.outbox.append(make_event(self.hex, self.seq, self.now(), "scenario", "scenario", "scenario.step",
+                                          f"step {self.step} begins" + (" (not visible on a real cluster)"
+                                                                         if "hidden" in data else ""),
+                                          data, step=self.step))
+
+    @staticmethod
+    def _ref(obj: dict) -> dict:
+        meta = obj.get("metadata") or {}
+        ref = {"kind": obj.get("kind")}
+        if meta.get("namespace"):
+            ref["namespace"] = meta["namespace"]
+        ref["name"] = meta.get("name")
+        if meta.get("uid"):
+            ref["uid"] = meta["uid"]
+        return ref
+
+    # -- requests (the scenario's actions) ----------------------------------------------------------
+
+    def request(self, command: str, method: str, path: str, verb: str, resource: str, call, body=None,
+                ok=(200, 201, 202)) -> dict | None:
+        """Send one request through `call` (a client method bound with its arguments), logged as kubectl's
+        request and the API server's answer. Returns the object answered (None on an error status)."""
+        from kubernetes.client.exceptions import ApiException
+
+        api = self.instances["apiserver"]
+        ref = None
+        if isinstance(body, dict):
+            ref = {"kind": body.get("kind"), "metadata": {"namespace": self.ns,
+                                                          "name": (body.get("metadata") or {}).get("name")}}
+        elif resource in REGISTRY:
+            ref = {"kind": REGISTRY[resource][1], "metadata": {"namespace": self.ns, "name": path.rsplit("/", 1)[-1]}}
+        self.emit("kubectl", "kubectl", "kubectl.request", f"{command}: {method} {path}",
+                  {"method": method, "path": path, "user": None, "verb": verb, "resource": resource,
+                   "body": body, "source": "client"}, to=("apiserver", api), obj=ref)
+        try:
+            resp = call(_preload_content=False, _request_timeout=self.conn.timeout)
+            code, answer = resp.status, json.loads(resp.data or b"null")
+        except ApiException as exc:
+            if not exc.status:
+                raise ClusterUnavailable(describe(exc, self.conn.context)) from None
+            code = exc.status
+            try:
+                answer = json.loads(exc.body or b"null")
+            except ValueError:
+                answer = None
+        except Exception as exc:
+            raise ClusterUnavailable(describe(exc, self.conn.context)) from None
+        status = answer if isinstance(answer, dict) and answer.get("kind") == "Status" and code >= 400 else None
+        rv = (answer.get("metadata") or {}).get("resourceVersion") if isinstance(answer, dict) else None
+        self.emit("apiserver", api, "apiserver.response",
+                  f"{code} {(status or {}).get('reason') or ''} {method} {path}".replace("  ", " "),
+                  {"code": code, "status": status, "resourceVersion": rv, "source": "client"},
+                  to=("kubectl", "kubectl"), obj=answer if isinstance(answer, dict) and status is None else ref)
+        if code not in ok:
+            raise ClusterUnavailable(f"the cluster refused the scenario's request {method} {path}: {code} "
+                                     f"{(status or {}).get('message') or ''}".strip())
+        return answer if status is None else None
+
+    # -- watch deliveries -> events -----------------------------------------------------------------
+
+    def deliver(self, resource: str, typ: str, obj: dict, relist: bool = False) -> None:
+        prefix, kind, api_version = REGISTRY[resource]
+        obj.setdefault("kind", kind)
+        obj.setdefault("apiVersion", api_version)
+        key_name = object_key(obj)
+        key = prefix + key_name
+        rv = _rv(obj)
+        etcd, api = self.instances["etcd"], self.instances["apiserver"]
+        store = self.objects[resource]
+        if resource == "leases":
+            self._lease(obj, typ)
+            store[key_name] = obj
+            return
+        if resource == "nodes" and typ != "DELETED":
+            # A node's status is rewritten by every heartbeat; only a change of readiness or taints is told.
+            shape = json.dumps([[c.get("status") for c in (obj.get("status") or {}).get("conditions") or []
+                                 if c.get("type") == "Ready"], (obj.get("spec") or {}).get("taints")])
+            if self.nodes_seen.get(key_name) == shape:
+                store[key_name] = obj
+                return
+            self.nodes_seen[key_name] = shape
+        if typ == "DELETED":
+            store.pop(key_name, None)
+            self.emit("etcd", etcd, "etcd.delete", f"DELETE {key} (revision {rv})" + (" [after a relist]" if relist else ""),
+                      {"key": key, "revision": rv, "source": "watch"}, to=("apiserver", api), obj=obj)
+            self.created_rev.pop(key, None)
+            self.versions.pop(key, None)
+            return
+        if typ == "ADDED" and key not in self.versions:
+            self.created_rev[key], self.versions[key] = rv, 0
+        if key in self.versions:
+            self.versions[key] += 1
+        store[key_name] = obj
+        self.emit("etcd", etcd, "etcd.put", f"PUT {key} (revision {rv})",
+                  {"key": key, "revision": rv, "create_revision": self.created_rev.get(key), "mod_revision": rv,
+                   "version": self.versions.get(key), "value": obj, "source": "watch"},
+                  to=("apiserver", api), obj=obj)
+        if resource == "pods":
+            self._pod(obj)
+        elif resource == "events":
+            self._event(obj)
+
+    def _lease(self, obj: dict, typ: str) -> None:
+        name = (obj.get("metadata") or {}).get("name")
+        component = ELECTIONS.get(name)
+        if component is None:
+            return
+        holder = (obj.get("spec") or {}).get("holderIdentity") or ""
+        old = self.holders.get(name)
+        if typ == "DELETED" or holder == old:
+            return
+        self.holders[name] = holder
+        if old:
+            self.emit(component, self.instances[component], "leaderelection", f"{name}: {old} lost the lease",
+                      {"lease": f"kube-system/{name}", "holder": old, "action": "lost", "source": "watch"})
+        if holder:
+            self.emit(component, self.instances[component], "leaderelection", f"{name}: {holder} holds the lease",
+                      {"lease": f"kube-system/{name}", "holder": holder, "action": "acquired", "source": "watch"})
+
+    def _pod(self, obj: dict) -> None:
+        meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+        name = meta.get("name")
+        phase = status.get("phase") or "Pending"
+        node = (obj.get("spec") or {}).get("nodeName")
+        if phase != self.phases.get(name) and node and phase != "Pending":
+            self.emit("kubelet", node, "kubelet.status", f"status {phase}, podIP {status.get('podIP')}",
+                      {"phase": phase, "pod_ip": status.get("podIP"),
+                       "conditions": [{"type": c.get("type"), "status": c.get("status")}
+                                      for c in status.get("conditions") or []], "source": "watch"},
+                      to=("apiserver", self.instances["apiserver"]), obj=obj)
+        self.phases[name] = phase
+
+    def _event(self, ev: dict) -> None:
+        """A component's step that the cluster tells only through an Event."""
+        reason, message = ev.get("reason") or "", ev.get("message") or ""
+        inv = ev.get("involvedObject") or {}
+        ref = {"kind": inv.get("kind"), "metadata": {"namespace": inv.get("namespace"), "name": inv.get("name"),
+                                                     "uid": inv.get("uid")}}
+        source = ev.get("source") or {}
+        node = ev.get("reportingInstance") or source.get("host") or ""
+        container = ""
+        m = re.search(r"spec\.containers\{([^}]*)\}", inv.get("fieldPath") or "")
+        if m:
+            container = m.group(1)
+        api = self.instances["apiserver"]
+        image = (re.search(r'image "([^"]+)"', message) or [None, ""])[1]
+        if reason == "Scheduled":
+            m = re.search(r" to (\S+)$", message)
+            self.emit("scheduler", self.instances["scheduler"], "scheduler.bind", message,
+                      {"node": m.group(1) if m else None, "source": "event"}, to=("apiserver", api), obj=ref)
+        elif reason == "FailedScheduling":
+            self.emit("scheduler", self.instances["scheduler"], "scheduler.filter", message,
+                      {"feasible": [], "message": message, "source": "event"}, obj=ref)
+        elif reason == "Pulling" and node:
+            self.emit("kubelet", node, "kubelet.image.pulling", message, {"image": image, "source": "event"},
+                      to=("container-runtime", node), obj=ref)
+        elif reason == "Pulled" and node:
+            cached = "already present" in message
+            size = re.search(r"Image size: (\d+) bytes", message)
+            took = re.search(r" in ([0-9.]+)(ms|s)\b", message)
+            duration = None
+            if took:
+                duration = float(took.group(1)) / (1000 if took.group(2) == "ms" else 1)
+            self.emit("container-runtime", node, "kubelet.image.pulled", message,
+                      {"image": image, "size_bytes": int(size.group(1)) if size else None, "duration": duration,
+                       "cached": cached, "source": "event"}, to=("kubelet", node), obj=ref)
+        elif reason in ("Created", "Started") and node:
+            typ = "container-runtime.container.created" if reason == "Created" else "container-runtime.container.started"
+            self.emit("container-runtime", node, typ, message,
+                      {"container": container, "container_id": None, "source": "event"}, obj=ref)
+        elif reason == "Killing" and node:
+            self.emit("kubelet", node, "kubelet.container.kill", message,
+                      {"container": container, "reason": reason, "source": "event"}, to=("container-runtime", node), obj=ref)
+        elif reason == "BackOff" and node:
+            self.emit("kubelet", node, "kubelet.container.backoff", message,
+                      {"container": container, "reason": "ImagePullBackOff" if "pulling image" in message
+                       else "CrashLoopBackOff", "source": "event"}, obj=ref)
+        elif reason in ("SuccessfulCreate", "SuccessfulDelete", "ScalingReplicaSet"):
+            controller = "deployment" if reason == "ScalingReplicaSet" else "replicaset"
+            key = f"{inv.get('namespace')}/{inv.get('name')}"
+            self.emit("controller-manager", self.instances["controller-manager"], "controller.reconcile", message,
+                      {"controller": controller, "key": key, "desired": None, "current": None,
+                       "action": message, "source": "event"}, obj=ref)
+
+    # -- the run --------------------------------------------------------------------------------------
+
+    def _start_watches(self) -> None:
+        from kubernetes import client
+
+        core, apps = client.CoreV1Api(self.conn.client), client.AppsV1Api(self.conn.client)
+        coord = client.CoordinationV1Api(self.conn.client)
+        specs = [("pods", core.list_namespaced_pod, (self.ns,)), ("events", core.list_namespaced_event, (self.ns,)),
+                 ("replicasets", apps.list_namespaced_replica_set, (self.ns,)),
+                 ("deployments", apps.list_namespaced_deployment, (self.ns,)),
+                 ("nodes", core.list_node, ()), ("leases", coord.list_namespaced_lease, ("kube-system",))]
+        for resource, fn, args in specs:
+            _, kind, api_version = REGISTRY[resource]
+            w = Watcher(resource, fn, args, self.queue, kind=kind, api_version=api_version,
+                        timeout=self.conn.timeout, context=self.conn.context)
+            self.watchers.append(w)
+            w.start()
+
+    def _make_namespace(self) -> None:
+        from kubernetes import client
+
+        core = client.CoreV1Api(self.conn.client)
+        body = {"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": self.ns, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY,
+                                                         RUN_LABEL: self.hex}}}
+        try:
+            core.create_namespace(body, _request_timeout=self.conn.timeout)
+        except Exception as exc:
+            raise ClusterUnavailable(describe(exc, self.conn.context)) from None
+        self.namespace_made = True
+        # The ServiceAccount admission plugin refuses Pods until the namespace's default ServiceAccount exists
+        # (the controller-manager's serviceaccount controller makes it a moment after the namespace).
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                core.read_namespaced_service_account("default", self.ns, _request_timeout=self.conn.timeout)
+                return
+            except Exception:
+                time.sleep(0.2)
+        raise ClusterUnavailable(f"namespace {self.ns}: its default ServiceAccount did not appear within 15 s")
+
+    def _components(self, nodes: list[dict]) -> list[dict]:
+        """The control plane's instances from kube-system's static Pods (kubeadm labels them `component`);
+        kubelet, kube-proxy and container runtime per node."""
+        from kubernetes import client
+
+        out = [{"component": "kubectl", "instance": "kubectl", "node": None}]
+        names = {"kube-apiserver": "apiserver", "etcd": "etcd", "kube-scheduler": "scheduler",
+                 "kube-controller-manager": "controller-manager"}
+        try:
+            resp = client.CoreV1Api(self.conn.client).list_namespaced_pod(
+                "kube-system", label_selector="tier=control-plane", _preload_content=False,
+                _request_timeout=self.conn.timeout)
+            pods = json.loads(resp.data).get("items") or []
+        except Exception:
+            pods = []
+        found: dict[str, list[tuple[str, str]]] = {}
+        for p in pods:
+            comp = names.get(((p.get("metadata") or {}).get("labels") or {}).get("component"))
+            if comp:
+                found.setdefault(comp, []).append(((p.get("metadata") or {}).get("name"), (p.get("spec") or {}).get("nodeName")))
+        cp = next((n["metadata"]["name"] for n in nodes
+                   if "node-role.kubernetes.io/control-plane" in (n["metadata"].get("labels") or {})), None)
+        for comp in ("apiserver", "etcd", "scheduler", "controller-manager"):
+            members = sorted(found.get(comp) or [(self.instances[comp], cp)])
+            self.instances[comp] = members[0][0]
+            for name, node in members:
+                out.append({"component": comp, "instance": name, "node": node})
+        for n in nodes:
+            name = n["metadata"]["name"]
+            for comp in ("kubelet", "kube-proxy", "container-runtime"):
+                out.append({"component": comp, "instance": name, "node": name})
+        return out
+
+    def _started(self, first: dict[str, list[dict]]) -> None:
+        nodes = sorted(first["nodes"], key=lambda n: n["metadata"]["name"])
+        for resource, items in first.items():
+            for obj in items:
+                self.objects[resource][object_key(obj)] = obj
+        for obj in first["leases"]:
+            name = obj["metadata"]["name"]
+            if name in ELECTIONS:
+                self.holders[name] = (obj.get("spec") or {}).get("holderIdentity") or ""
+        summary = []
+        for n in nodes:
+            labels = n["metadata"].get("labels") or {}
+            alloc = (n.get("status") or {}).get("allocatable") or {}
+            summary.append({"name": n["metadata"]["name"],
+                            "role": "control-plane" if "node-role.kubernetes.io/control-plane" in labels else "worker",
+                            "labels": labels, "taints": (n.get("spec") or {}).get("taints") or [],
+                            "allocatable": {k: alloc[k] for k in ("cpu", "memory", "pods") if k in alloc},
+                            "ready": _ready(n)})
+            self.nodes_seen[n["metadata"]["name"]] = json.dumps(
+                [[c.get("status") for c in (n.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"],
+                 (n.get("spec") or {}).get("taints")])
+        components = self._components(nodes)
+        members = [c["instance"] for c in components if c["component"] == "etcd"]
+        revs = [r for w in self.watchers if (r := _rv({"metadata": {"resourceVersion": w.rv}})) is not None]
+        self.seq += 1
+        self.outbox.append(make_event(self.hex, self.seq, self.now(), "scenario", "scenario", "scenario.started",
+                                      f"scenario {self.scenario} on a real cluster (namespace {self.ns})", {
+            "scenario": self.scenario, "seed": self.seed, "params": dict(self.params), "nodes": summary,
+            "components": components,
+            # Raft is not visible through the Kubernetes API: one member is shown leading when there is one.
+            "etcd": {"members": members, "leader": members[0] if len(members) == 1 else None, "term": None,
+                     "revision": max(revs) if revs else 0,
+                     "status": [{"name": m, "role": "leader" if len(members) == 1 else "unknown", "term": None,
+                                 "commit": None, "applied": None, "last_index": None, "running": True} for m in members]},
+            "keys": [],
+            "leases": [{"lease": f"kube-system/{n}", "holder": h} for n, h in sorted(self.holders.items()) if h],
+            "backend": "api", "namespace": self.ns}))
+
+    def events(self):
+        """The run's events in order; None while waiting. Cleans up (namespace, watches) however it ends."""
+        try:
+            self._make_namespace()
+            self._start_watches()
+            try:
+                first = wait_all(self.watchers, LIST_TIMEOUT_S)
+            except RuntimeError as exc:
+                raise ClusterUnavailable(str(exc)) from None
+            self._started(first)
+            yield from self._flush()
+            deadline = time.monotonic() + settings.DASHBOARD_API_RUN_TIMEOUT
+            script = self.driver.script(self)
+            wait_for = next(script)
+            while True:
+                yield from self._flush()
+                if wait_for(self):
+                    try:
+                        wait_for = next(script)
+                    except StopIteration as done:
+                        outcome = done.value
+                        break
+                    continue
+                if time.monotonic() > deadline:
+                    raise ClusterUnavailable(f"the scenario did not finish within {settings.DASHBOARD_API_RUN_TIMEOUT} s "
+                                             "(DASHBOARD_API_RUN_TIMEOUT) on the real cluster")
+                try:
+                    item = self.queue.get(timeout=TICK_S)
+                except queue.Empty:
+                    yield None
+                    continue
+                self.deliver(*item)
+                while True:
+                    try:
+                        self.deliver(*self.queue.get_nowait())
+                    except queue.Empty:
+                        break
+            # Deliveries already here belong to the story (the last status write, an Event).
+            while True:
+                try:
+                    self.deliver(*self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            self.seq += 1
+            self.outbox.append(make_event(self.hex, self.seq, self.now(), "scenario", "scenario", "scenario.completed",
+                                          "scenario completed", {"outcome": outcome, "duration": round(self.now(), 3)}))
+            yield from self._flush()
+        finally:
+            self.close()
+
+    def _flush(self):
+        out, self.outbox = self.outbox, []
+        yield from out
+
+    def close(self) -> None:
+        for w in self.watchers:
+            w.stop()
+        if self.namespace_made:
+            delete_namespace(self.conn, self.ns)
+            self.namespace_made = False
+        self.conn.close()
+
+
+def delete_namespace(conn: Connection, ns: str) -> bool:
+    from kubernetes import client
+
+    try:
+        client.CoreV1Api(conn.client).delete_namespace(ns, propagation_policy="Background",
+                                                       _request_timeout=conn.timeout)
+        return True
+    except Exception as exc:
+        from kubernetes.client.exceptions import ApiException
+
+        if isinstance(exc, ApiException) and exc.status == 404:
+            return True
+        log.warning("namespace %s could not be deleted: %s", ns, describe(exc, conn.context))
+        return False
+
+
+def clean_up_after(run_hex: str) -> None:
+    """A run given up after its worker died: delete its namespace (best effort)."""
+    from .connect import connect
+
+    try:
+        conn = connect()
+    except ClusterUnavailable as exc:
+        log.warning("run %s: its namespace could not be deleted: %s", run_hex, exc)
+        return
+    try:
+        delete_namespace(conn, namespace_for(run_hex))
+    finally:
+        conn.close()

@@ -1,0 +1,144 @@
+"""The scenarios that run on a real cluster: the same actions as the simulator's (same manifests, same kubectl
+commands), in the run's own namespace, and which observed events open which of the lesson's steps.
+
+A driver is a module-like object with:
+- HIDDEN: {step: what it is made of} for the steps nothing outside the cluster can see (the page says so);
+- step_of(run, type, data, obj): the step an event opens, or None;
+- script(run): a generator that performs the actions through run.request(...) and yields conditions
+  (callables taking the run) to wait for; its return value is the outcome.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from simulator.scenarios import deployment_reconcile as sim_deploy
+from simulator.scenarios import pod_create as sim_pod
+
+# What a hidden step consists of (keys the page translates).
+APISERVER, CONTROLLERS, SCHEDULER = "apiserver", "controller-manager", "scheduler"
+PAUSE_S = 2.0
+
+
+def _pods(run, prefix: str = "") -> list[dict]:
+    return [p for name, p in run.objects["pods"].items() if name.split("/", 1)[-1].startswith(prefix)]
+
+
+def _running_ready(pod: dict) -> bool:
+    status = pod.get("status") or {}
+    return (status.get("phase") == "Running" and not (pod.get("metadata") or {}).get("deletionTimestamp")
+            and any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []))
+
+
+def _pause(seconds: float):
+    import time
+
+    until = time.monotonic() + seconds
+    return lambda run: time.monotonic() >= until
+
+
+# -- pod-create -----------------------------------------------------------------------------------------
+
+def _pod_step(run, type_: str, data: dict, obj) -> int | None:
+    name = run.params["pod_name"]
+    if type_ == "kubectl.request":
+        return 1
+    if type_ == "apiserver.response" and data.get("code") == 201:
+        return 4    # accepted: authentication, authorization and admission passed, and etcd has it
+    if type_ == "etcd.put" and data["key"].endswith(f"/pods/{run.ns}/{name}"):
+        pod = data["value"]
+        status = pod.get("status") or {}
+        if status.get("phase") == "Running":
+            return 10
+        if (pod.get("spec") or {}).get("nodeName"):
+            return 8 if status.get("containerStatuses") else 7
+        return 4
+    if type_ == "scheduler.bind":
+        return 7
+    if type_ in ("kubelet.image.pulling", "kubelet.image.pulled"):
+        return 8
+    if type_.startswith("container-runtime.container."):
+        return 9
+    if type_ == "kubelet.status" and data.get("phase") == "Running":
+        return 10
+    return None
+
+
+def _pod_script(run):
+    name, image = run.params["pod_name"], run.params["image"]
+    from kubernetes import client
+
+    core = client.CoreV1Api(run.conn.client)
+    body = sim_pod.manifest(name, image)
+    run.request(sim_pod.command_line(name, image).replace("kubectl run", f"kubectl run -n {run.ns}", 1), "POST",
+                f"/api/v1/namespaces/{run.ns}/pods", "create", "pods",
+                lambda **kw: core.create_namespaced_pod(run.ns, body, **kw), body=body)
+    yield lambda r: any(p["metadata"]["name"] == name and (p.get("status") or {}).get("phase") == "Running"
+                        for p in _pods(r))
+    return "Running"
+
+
+POD_CREATE = SimpleNamespace(HIDDEN={2: APISERVER, 3: APISERVER, 5: CONTROLLERS, 6: SCHEDULER},
+                             step_of=_pod_step, script=_pod_script)
+
+
+# -- deployment-reconcile ------------------------------------------------------------------------------
+
+def _deploy_step(run, type_: str, data: dict, obj) -> int | None:
+    phase = run.driver_phase
+    if type_ == "etcd.put" and data["key"].startswith("/registry/replicasets/") and phase == 1:
+        return 2    # the Deployment controller made the ReplicaSet
+    if type_ == "controller.reconcile" and data.get("controller") == "replicaset" \
+            and str(data.get("action", "")).startswith("Created pod"):
+        return {1: 3, 2: 3, 4: 5}.get(phase)
+    return None
+
+
+def _deploy_script(run):
+    from kubernetes import client
+
+    apps, core = client.AppsV1Api(run.conn.client), client.CoreV1Api(run.conn.client)
+    name, image, replicas = sim_deploy.NAME, run.params["image"], run.params["replicas"]
+
+    def settled(count: int):
+        return lambda r: (len([p for p in _pods(r, f"{name}-") if _running_ready(p)]) == count
+                          and len(_pods(r, f"{name}-")) == count)
+
+    def act(step: int):
+        run.open_step(step)
+        run.driver_phase = step
+
+    act(1)
+    body = sim_deploy.manifest(image, replicas)
+    run.request(f"kubectl create deployment {name} --image={image} --replicas={replicas} -n {run.ns}", "POST",
+                f"/apis/apps/v1/namespaces/{run.ns}/deployments", "create", "deployments",
+                lambda **kw: apps.create_namespaced_deployment(run.ns, body, **kw), body=body)
+    yield settled(replicas)
+    yield _pause(PAUSE_S)
+    victim = sorted(p["metadata"]["name"] for p in _pods(run, f"{name}-"))[0]
+    act(4)
+    run.request(f"kubectl delete pod {victim} -n {run.ns}", "DELETE", f"/api/v1/namespaces/{run.ns}/pods/{victim}",
+                "delete", "pods", lambda **kw: core.delete_namespaced_pod(victim, run.ns, **kw))
+    yield lambda r: settled(replicas)(r) and victim not in {p["metadata"]["name"] for p in _pods(r)}
+    yield _pause(PAUSE_S)
+    for step, count in ((6, run.params["scale_down"]), (7, run.params["scale_up"])):
+        act(step)
+        patch = {"spec": {"replicas": count}}
+        run.request(f"kubectl scale deployment {name} --replicas={count} -n {run.ns}", "PATCH",
+                    f"/apis/apps/v1/namespaces/{run.ns}/deployments/{name}/scale", "patch", "deployments",
+                    lambda **kw: apps.patch_namespaced_deployment_scale(name, run.ns, patch, **kw), body=patch)
+        yield settled(count)
+        yield _pause(PAUSE_S)
+    n = len([p for p in _pods(run, f"{name}-") if _running_ready(p)])
+    return f"{n}/{run.params['scale_up']} Running"
+
+
+DEPLOYMENT_RECONCILE = SimpleNamespace(HIDDEN={}, step_of=_deploy_step, script=_deploy_script)
+
+DRIVERS = {sim_pod.ID: POD_CREATE, sim_deploy.ID: DEPLOYMENT_RECONCILE}
+
+
+def get(scenario: str):
+    try:
+        return DRIVERS[scenario]
+    except KeyError:
+        raise ValueError(f"scenario {scenario!r} does not run on a real cluster") from None

@@ -1,0 +1,252 @@
+"""The api backend's list-then-watch (dashboard/realcluster/watcher.py) with the official client against the
+Kubernetes API endpoint (in process, on a live simulated cluster), through a TCP proxy that can cut every
+connection and refuse new ones for a while. After a cut it resumes from its resourceVersion; when it comes
+back after the API server's watch cache has moved past that resourceVersion, it gets 410 Gone, lists again
+and delivers the differences. Either way the picture it delivers ends equal to the server's."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import queue
+import socket
+import threading
+import time
+from collections import deque
+
+import pytest
+
+from dashboard.launcher import free_port
+
+TOKEN = "watch-admin-token"
+
+
+class CuttingProxy:
+    """127.0.0.1:<port> -> upstream; cut() closes every connection open now; while blocked, new connections
+    are closed at once (the API server is unreachable)."""
+
+    def __init__(self, upstream_port: int):
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.blocked = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.blocked:
+                client.close()
+                continue
+            server = socket.create_connection(self.upstream)
+            with self.lock:
+                self.conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> int:
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        return len(conns) // 2
+
+    def close(self):
+        self.listener.close()
+        self.cut()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The kubeapi app on a live cluster, plain HTTP, one admin token; box["call"](fn) runs fn on its loop."""
+    from aiohttp import web
+
+    from dashboard.kubeapi.server import KubeApi
+    from simulator import clock
+    from simulator.live import LiveCluster
+
+    port = free_port()
+    ready = threading.Event()
+    box = {}
+
+    def serve():
+        async def main():
+            live = LiveCluster(5, "watch", wall=time.monotonic, epoch=dt.datetime.now(dt.timezone.utc), speed=5)
+            live.cluster.apiserver.authenticator.add_token(TOKEN, "kubernetes-admin", ("kubeadm:cluster-admins",))
+            api = KubeApi(live)
+            box["live"] = live
+            runner = web.AppRunner(api.app(), shutdown_timeout=1.0)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            box["stop"] = asyncio.Event()
+            ready.set()
+            driver = asyncio.create_task(api.drive())
+            await box["stop"].wait()
+            api.stopping = True
+            driver.cancel()
+            await asyncio.gather(driver, return_exceptions=True)
+            await runner.cleanup()
+
+        box["loop"] = asyncio.new_event_loop()
+        box["loop"].run_until_complete(main())
+
+    def call(fn):
+        done = threading.Event()
+
+        def run():
+            fn()
+            done.set()
+
+        box["loop"].call_soon_threadsafe(run)
+        assert done.wait(10)
+
+    box["call"] = call
+    epoch = clock.EPOCH  # the live cluster stamps objects from now: put the simulator's epoch back afterwards
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(30)
+        box["port"] = port
+        yield box
+    finally:
+        box["loop"].call_soon_threadsafe(box["stop"].set)
+        thread.join(10)
+        clock.set_epoch(epoch)
+
+
+def api_client(port: int):
+    from kubernetes import client
+
+    conf = client.Configuration(host=f"http://127.0.0.1:{port}", api_key={"authorization": TOKEN},
+                                api_key_prefix={"authorization": "Bearer"})
+    conf.retries = False
+    return client.ApiClient(conf)
+
+
+def pod(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+
+
+@pytest.fixture
+def watched(server):
+    from kubernetes import client
+
+    from dashboard.realcluster.watcher import Watcher
+
+    proxy = CuttingProxy(server["port"])
+    watch_client = api_client(proxy.port)     # the watcher goes through the proxy
+    direct = client.CoreV1Api(api_client(server["port"]))   # the test's own changes do not
+    direct.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "watchtest"}})
+    out: queue.Queue = queue.Queue()
+    w = Watcher("pods", client.CoreV1Api(watch_client).list_namespaced_pod, ("watchtest",), out, kind="Pod",
+                api_version="v1", timeout=(5.0, 10.0), context="test", window=30)
+    w.start()
+    assert w.initial(20) == []
+    yield server, proxy, w, out, direct
+    w.stop()
+    proxy.close()
+    watch_client.close()
+def drain_until(out: queue.Queue, seen: dict, want, timeout: float = 30) -> list[tuple[str, str]]:
+    """Apply deliveries to `seen` (name -> resourceVersion) until want(seen) holds; the (type, name) log."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while not want(seen):
+        left = deadline - time.monotonic()
+        assert left > 0, f"deliveries so far {got}, picture {seen}"
+        try:
+            resource, typ, obj, _ = out.get(timeout=left)
+        except queue.Empty:
+            continue
+        name = obj["metadata"]["name"]
+        got.append((typ, name))
+        if typ == "DELETED":
+            seen.pop(name, None)
+        else:
+            seen[name] = obj["metadata"]["resourceVersion"]
+    return got
+
+
+def truth(direct) -> dict:
+    items = direct.list_namespaced_pod("watchtest").items
+    return {p.metadata.name: p.metadata.resource_version for p in items}
+
+
+def expire_watch_cache(live) -> None:
+    """The API server's watch cache moves on: only its newest Pod event is kept, as after a busy minute
+    (watch_cache.go evicts by capacity and age), so older resourceVersions are 410 Gone."""
+    for api in live.cluster.apiservers:
+        win = api._window.get("pods")
+        if win:
+            api._window["pods"] = deque([win[-1]])
+            api._evicted.add("pods")
+
+
+def test_a_cut_watch_resumes_and_a_410_relists_and_nothing_is_lost(watched):
+    server, proxy, w, out, direct = watched
+    seen: dict = {}
+    direct.create_namespaced_pod("watchtest", pod("a"))
+    drain_until(out, seen, lambda s: "a" in s)
+
+    # Cut the connection; while the watcher reconnects, Pods come and go.
+    proxy.blocked = True
+    assert proxy.cut() >= 1
+    direct.create_namespaced_pod("watchtest", pod("b"))
+    direct.delete_namespaced_pod("a", "watchtest", grace_period_seconds=0)
+    time.sleep(0.5)
+    proxy.blocked = False
+    log = drain_until(out, seen, lambda s: "b" in s and "a" not in s)
+    assert ("ADDED", "b") in log and ("DELETED", "a") in log
+    assert w.reconnects >= 1 and w.relisted == 0
+
+    # Now the watch comes back too late: 410 Gone, a relist, and the differences delivered.
+    proxy.blocked = True
+    proxy.cut()
+    direct.create_namespaced_pod("watchtest", pod("c"))
+    direct.delete_namespaced_pod("b", "watchtest", grace_period_seconds=0)
+    direct.create_namespaced_pod("watchtest", pod("d"))
+    server["call"](lambda: expire_watch_cache(server["live"]))
+    time.sleep(0.5)
+    proxy.blocked = False
+    log = drain_until(out, seen, lambda s: "c" in s and "d" in s and "b" not in s)
+    assert ("DELETED", "b") in log and ("ADDED", "c") in log
+    assert w.relisted == 1
+
+    # And it watches on: the picture follows the server's to the last resourceVersion.
+    direct.create_namespaced_pod("watchtest", pod("e"))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            while True:
+                _, typ, obj, _ = out.get(timeout=0.5)
+                name = obj["metadata"]["name"]
+                if typ == "DELETED":
+                    seen.pop(name, None)
+                else:
+                    seen[name] = obj["metadata"]["resourceVersion"]
+        except queue.Empty:
+            pass
+        if seen == truth(direct):
+            break
+    assert seen == truth(direct) and "e" in seen
