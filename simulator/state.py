@@ -10,6 +10,8 @@ MAX_K8S_EVENTS = 200
 
 def initial() -> dict:
     return {"seq": 0, "t": 0.0, "scenario": None, "status": "pending", "step": 0, "steps_done": [],
+            # `api` runs: a real cluster (dashboard/realcluster); its run namespace; the steps it cannot show.
+            "backend": "sim", "namespace": TERMINAL_NAMESPACE, "hidden": {},
             "nodes": {}, "components": {}, "pods": {},
             "etcd": {"members": [], "leader": None, "term": 0, "revision": 0, "keys": {},
                      "status": {}, "quorum": True, "last": None, "watch": []},
@@ -89,7 +91,8 @@ def _terminals(st: dict, ev: dict, typ: str, data: dict, value: dict | None) -> 
     --keys-only` print, line by line, as each write reaches etcd."""
     key = data["key"]
     _terminal(st, "etcd", {"t": ev["t"], "op": "PUT" if typ == "etcd.put" else "DELETE", "key": key})
-    prefix = f"/registry/pods/{TERMINAL_NAMESPACE}/"
+    ns = st.get("namespace") or TERMINAL_NAMESPACE
+    prefix = f"/registry/pods/{ns}/"
     if key.startswith(prefix):
         if value is not None:
             _terminal(st, "pods", {"t": ev["t"], **_pod_row(value)})
@@ -97,7 +100,7 @@ def _terminals(st: dict, ev: dict, typ: str, data: dict, value: dict | None) -> 
             last = next((r for r in reversed(st["terminals"]["pods"]) if r["name"] == key[len(prefix):]), None)
             if last is not None:
                 _terminal(st, "pods", {**last, "t": ev["t"]})
-    elif key.startswith(f"/registry/events/{TERMINAL_NAMESPACE}/") and value is not None:
+    elif key.startswith(f"/registry/events/{ns}/") and value is not None:
         inv = value.get("involvedObject") or {}
         # printEvent: LAST SEEN from lastTimestamp, else firstTimestamp, else eventTime (events.k8s.io).
         seen = value.get("lastTimestamp") or value.get("firstTimestamp") or value.get("eventTime")
@@ -131,6 +134,16 @@ def _apiserver(st: dict, ev: dict, typ: str, data: dict) -> None:
         api["pending"] = pend
         return
     inst = ev["instance"]
+    if typ == "apiserver.response" and data.get("source") == "client" and api["pending"] is not None:
+        # A real cluster (api backend): its answer is all that can be seen of the pipeline.
+        pend, api["pending"] = api["pending"], None
+        code = data.get("code")
+        api["requests"].append({"id": ev["seq"], "t": ev["t"], "instance": inst, "method": pend["method"],
+                                "path": pend["path"], "user": pend["user"], "client": pend["client"], "lb": pend["lb"],
+                                "stages": [], "stopped": "handler" if code is not None and code >= 400 else None,
+                                "code": code, "message": (data.get("status") or {}).get("message"), "real": True})
+        del api["requests"][:-MAX_REQUESTS]
+        return
     if typ == "apiserver.request":
         key = f'{(ev.get("to") or {}).get("instance", "")}|{_client({"component": ev["component"], "instance": ev["instance"]})}'
         api["incluster"][key] = api["incluster"].get(key, 0) + 1
@@ -343,6 +356,9 @@ def apply(st: dict, ev: dict) -> dict:
     if typ == "scenario.started":
         st["scenario"] = data.get("scenario")
         st["status"] = "running"
+        st["backend"] = data.get("backend") or "sim"
+        st["namespace"] = data.get("namespace") or TERMINAL_NAMESPACE
+        st["hidden"] = {}
         st["nodes"] = {n["name"]: {"role": n["role"], "ready": n.get("ready"), "labels": copy.deepcopy(n.get("labels", {})),
                                    "taints": copy.deepcopy(n.get("taints", [])),
                                    "allocatable": copy.deepcopy(n.get("allocatable", {})), "images": []}
@@ -382,6 +398,8 @@ def apply(st: dict, ev: dict) -> dict:
             leases[lease] = None
     elif typ == "scenario.step":
         n = data.get("step", ev.get("step", 0))
+        if data.get("hidden"):
+            st["hidden"][str(n)] = data["hidden"]
         if n > st["step"]:
             _done(st, st["step"])
             st["step"] = n

@@ -18,6 +18,7 @@ from .. import runlog
 log = logging.getLogger(__name__)
 
 REQUESTS = "realcluster:preflight"
+ALIVE = "realcluster:preflight:alive"   # set by every serving worker, expiring: is anyone there to ask?
 REPLY_TTL_S = 30
 WORKER_WAIT_S = 20       # how long a worker's thread blocks for the next request (then loops)
 ASK_WAIT_S = 12          # how long the web request waits for an answer (connect + probe take <= 2 timeouts)
@@ -26,6 +27,8 @@ ASK_WAIT_S = 12          # how long the web request waits for an answer (connect
 def ask(timeout: float = ASK_WAIT_S) -> str:
     """'' when a worker found the cluster usable, else why not (also when no worker answered)."""
     r = runlog.client()
+    if not r.exists(ALIVE):
+        return "no Celery worker is running to check the real cluster (make run starts one)"
     reply = f"realcluster:preflight:{uuid.uuid4().hex}"
     r.rpush(REQUESTS, json.dumps({"reply": reply}))
     r.expire(REQUESTS, REPLY_TTL_S)
@@ -49,6 +52,7 @@ def serve_forever() -> None:
     r = runlog.worker_client()
     while True:
         try:
+            r.set(ALIVE, "1", ex=WORKER_WAIT_S + 10)
             got = r.blpop([REQUESTS], timeout=WORKER_WAIT_S)
             if not got:
                 continue
@@ -56,7 +60,7 @@ def serve_forever() -> None:
                 reply = json.loads(got[1])["reply"]
             except (ValueError, KeyError, TypeError):
                 continue
-            if not (isinstance(reply, str) and reply.startswith("realcluster:preflight:")):
+            if not (isinstance(reply, str) and reply.startswith("realcluster:preflight:") and reply != ALIVE):
                 continue
             error = check()
             pipe = r.pipeline()

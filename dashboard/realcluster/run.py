@@ -403,6 +403,7 @@ class ApiRun:
                 [[c.get("status") for c in (n.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"],
                  (n.get("spec") or {}).get("taints")])
         components = self._components(nodes)
+        self.t0 = time.monotonic()   # the run's clock starts with the picture of the cluster, as in the simulator
         members = [c["instance"] for c in components if c["component"] == "etcd"]
         revs = [r for w in self.watchers if (r := _rv({"metadata": {"resourceVersion": w.rv}})) is not None]
         self.seq += 1

@@ -72,6 +72,18 @@ export class ApiServerPanel extends SlicePanel {
     head.append(who);
     box.append(head);
 
+    if (req.real) {
+      // A real cluster's API server does not show its pipeline: only that it got through it, or not.
+      box.append(el("p", "api-real", req.code != null && req.code < 400
+        ? gettext("On a real cluster the stages are not visible from outside; this answer means the request passed authentication, authorization, admission and validation, and was stored in etcd.")
+        : gettext("On a real cluster the stages are not visible from outside; the API server refused the request with this status.")));
+      if (req.message) {
+        const msg = el("p", "api-message");
+        msg.append(el("code", null, req.message));
+        box.append(msg);
+      }
+      return box;
+    }
     const ol = el("ol", "api-pipeline");
     for (const stage of stagesOf(req)) {
       const st = stateOf(stage, req);

@@ -90,8 +90,9 @@ function scheduleRender() {
 // The live cluster's run has no catalog entry: it is not started from the run form.
 const LIVE_SCENARIO = "live-cluster";
 function runTitle(run, scenario) {
-  if (scenario) return pick(scenario.title);
-  return run.scenario === LIVE_SCENARIO ? gettext("Live cluster (kubectl)") : run.scenario;
+  const real = run && run.backend === "api" ? ` · ${gettext("real cluster")}` : "";
+  if (scenario) return pick(scenario.title) + real;
+  return run.scenario === LIVE_SCENARIO ? gettext("Live cluster (kubectl)") : run.scenario + real;
 }
 
 function scenarioOf() {

@@ -165,8 +165,12 @@ export class Controls {
       if (!(s.backends || ["sim"]).includes("sim")) o.disabled = true;
       this.select.appendChild(o);
     }
-    this.select.addEventListener("change", () => this.renderParams());
+    this.backend = panel.querySelector("#run-backend");
+    this.backendNote = panel.querySelector("#run-backend-note");
+    this.select.addEventListener("change", () => { this.renderParams(); this.renderBackend(); });
+    this.backend.addEventListener("change", () => this.renderBackend());
     this.renderParams();
+    this.renderBackend();
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.start(); });
     for (const b of this.buttons) b.addEventListener("click", () => this.control(b.dataset.action));
     this.setRun(null);
@@ -176,6 +180,24 @@ export class Controls {
     const s = this.scenarios.find((x) => x.id === this.select.value);
     this.paramsBox.textContent = "";
     for (const p of (s && s.params) || []) this.paramsBox.appendChild(paramInput(p));
+  }
+
+  // The real cluster option only for scenarios that can run there; the note says why not, or what to expect.
+  renderBackend() {
+    const s = this.scenarios.find((x) => x.id === this.select.value);
+    const canApi = Boolean(s && (s.backends || []).includes("api"));
+    const api = this.backend.querySelector('option[value="api"]');
+    api.disabled = !canApi;
+    if (!canApi && this.backend.value === "api") this.backend.value = "sim";
+    const note = this.backendNote;
+    if (!canApi) {
+      note.textContent = gettext("This scenario runs only on the simulator: it needs what a real cluster does not let us do or see (Raft inside etcd, the scheduler's per-node scores, stopping components).");
+    } else if (this.backend.value === "api") {
+      note.textContent = gettext("Runs for real in a namespace of its own, deleted afterwards. Events marked “real cluster” come from its API server; steps inside the components are marked as not visible. Speed does not apply.");
+    } else {
+      note.textContent = "";
+    }
+    note.hidden = !note.textContent;
   }
 
   showError(err) {
@@ -203,7 +225,7 @@ export class Controls {
     for (const input of this.paramsBox.querySelectorAll("[data-param]")) params[input.dataset.param] = readParam(input);
     const body = {
       scenario: this.select.value,
-      backend: "sim",
+      backend: this.backend.value,
       params,
       speed: this.form.elements.speed.value,
       step_mode: this.form.elements.step_mode.checked,

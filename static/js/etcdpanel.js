@@ -88,10 +88,15 @@ export class EtcdPanel {
     const box = this.members;
     box.textContent = "";
     const head = el("p", "etcd-head");
+    // term null: a real cluster (api backend), whose Raft state the Kubernetes API does not show.
+    const raftHidden = etcd.term === null;
     head.append(interpolate(gettext("revision %(rev)s"), { rev: etcd.revision }), " · ",
-      interpolate(gettext("term %(term)s"), { term: etcd.term }), " · ",
+      raftHidden ? gettext("term: not visible") : interpolate(gettext("term %(term)s"), { term: etcd.term }), " · ",
       etcd.leader ? interpolate(gettext("leader: %(name)s"), { name: etcd.leader }) : gettext("no leader"));
     box.append(head);
+    if (raftHidden) {
+      box.append(el("p", "etcd-real", gettext("A real cluster: revisions are the objects' resourceVersions as the API server's watch reports them. Raft (terms, votes, log) is inside etcd and is not shown through the Kubernetes API.")));
+    }
     if (!etcd.quorum) {
       const q = el("p", "etcd-noquorum", `⚠ ${gettext("No quorum: fewer than a majority of the members are running, so no write can commit.")}`);
       q.setAttribute("role", "status");
@@ -106,7 +111,7 @@ export class EtcdPanel {
       li.dataset.member = name;
       li.dataset.role = role;
       li.append(el("span", "m-name", name), el("span", "m-role", `${r.icon} ${r.text}`),
-        el("span", "m-kv", interpolate(gettext("term %(term)s"), { term: s.term })));
+        el("span", "m-kv", s.term === null ? "" : interpolate(gettext("term %(term)s"), { term: s.term })));
       if (role === "leader" && s.commit) li.append(el("span", "m-kv", interpolate(gettext("commit index %(i)s"), { i: s.commit })));
       list.append(li);
     }

@@ -7,6 +7,12 @@ import { Follower } from "./dom.js";
 
 export const MAX_LINES = 300;
 
+const SOURCE_TEXT = {
+  watch: () => gettext("Seen in the API server's watch; the etcd key and revision follow from the object (resourceVersion is etcd's mod_revision)."),
+  event: () => gettext("Reported by the component as a Kubernetes Event; the step itself happened inside the component."),
+  client: () => gettext("The dashboard's own request to the real API server, and its answer."),
+};
+
 function line(ev) {
   const li = document.createElement("li");
   li.dataset.seq = ev.seq;
@@ -26,6 +32,16 @@ function line(ev) {
   summary.lang = "en";
   summary.textContent = ev.summary || "";
   li.append(t, who, what, summary);
+  const source = ev.data && ev.data.source;
+  if (source) {
+    // An `api` run: this came from the real cluster (a watch, an Event, or the dashboard's own request).
+    li.classList.add("log-real");
+    const badge = document.createElement("span");
+    badge.className = `log-source source-${source}`;
+    badge.textContent = gettext("real cluster");
+    badge.title = SOURCE_TEXT[source] ? SOURCE_TEXT[source]() : source;
+    what.append(" ", badge);
+  }
   return li;
 }
 

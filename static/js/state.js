@@ -7,6 +7,7 @@ const K8S_EVENTS_KEPT = 200;
 export function initial() {
   return {
     seq: 0, t: 0.0, scenario: null, status: "pending", step: 0, steps_done: [],
+    backend: "sim", namespace: TERMINAL_NAMESPACE, hidden: {},
     nodes: {}, components: {}, pods: {},
     etcd: { members: [], leader: null, term: 0, revision: 0, keys: {}, status: {}, quorum: true, last: null, watch: [] },
     k8s_events: [],
@@ -75,7 +76,8 @@ function terminalLine(st, kind, row) {
 // print, line by line (mirrors state.py _terminals).
 function applyTerminals(st, ev, key, value) {
   terminalLine(st, "etcd", { t: ev.t, op: ev.type === "etcd.put" ? "PUT" : "DELETE", key });
-  const prefix = `/registry/pods/${TERMINAL_NAMESPACE}/`;
+  const ns = st.namespace || TERMINAL_NAMESPACE;
+  const prefix = `/registry/pods/${ns}/`;
   if (key.startsWith(prefix)) {
     if (value !== null) terminalLine(st, "pods", { t: ev.t, ...podRow(value) });
     else {
@@ -83,7 +85,7 @@ function applyTerminals(st, ev, key, value) {
       const last = [...st.terminals.pods].reverse().find((r) => r.name === name);
       if (last) terminalLine(st, "pods", { ...last, t: ev.t });
     }
-  } else if (key.startsWith(`/registry/events/${TERMINAL_NAMESPACE}/`) && value !== null) {
+  } else if (key.startsWith(`/registry/events/${ns}/`) && value !== null) {
     const inv = value.involvedObject || {};
     const seen = value.lastTimestamp || value.firstTimestamp || value.eventTime || null;
     terminalLine(st, "events", { t: ev.t, last: seen, type: value.type ?? null, reason: value.reason ?? null,
@@ -115,6 +117,17 @@ function applyApiserver(st, ev, d) {
     return;
   }
   const inst = ev.instance;
+  if (typ === "apiserver.response" && d.source === "client" && api.pending !== null) {
+    // A real cluster (api backend): its answer is all that can be seen of the pipeline (mirrors state.py).
+    const pend = api.pending;
+    api.pending = null;
+    const code = d.code ?? null;
+    api.requests.push({ id: ev.seq, t: ev.t, instance: inst, method: pend.method, path: pend.path, user: pend.user,
+      client: pend.client, lb: pend.lb, stages: [], stopped: code !== null && code >= 400 ? "handler" : null,
+      code, message: (d.status || {}).message ?? null, real: true });
+    if (api.requests.length > REQUESTS_KEPT) api.requests.splice(0, api.requests.length - REQUESTS_KEPT);
+    return;
+  }
   if (typ === "apiserver.request") {
     const key = `${(ev.to || {}).instance ?? ""}|${clientOf({ component: ev.component, instance: ev.instance })}`;
     api.incluster[key] = (api.incluster[key] || 0) + 1;
@@ -353,6 +366,9 @@ export function apply(st, ev) {
     case "scenario.started": {
       st.scenario = d.scenario ?? null;
       st.status = "running";
+      st.backend = d.backend || "sim";
+      st.namespace = d.namespace || TERMINAL_NAMESPACE;
+      st.hidden = {};
       st.nodes = {};
       for (const n of d.nodes || []) {
         st.nodes[n.name] = {
@@ -376,7 +392,8 @@ export function apply(st, ev) {
       const status = {};
       for (const m of etcd.status || []) status[m.name] = { role: m.role, term: m.term, commit: m.commit, running: m.running };
       st.etcd = {
-        members: [...(etcd.members || [])], leader: etcd.leader ?? null, term: etcd.term ?? 0,
+        // term: null when not known (a real cluster's Raft is not visible), as in state.py
+        members: [...(etcd.members || [])], leader: etcd.leader ?? null, term: "term" in etcd ? etcd.term : 0,
         revision: etcd.revision ?? 0, keys, status, quorum: true, last: null, watch: [],
       };
       break;
@@ -400,6 +417,7 @@ export function apply(st, ev) {
     }
     case "scenario.step": {
       const n = d.step ?? ev.step;
+      if (d.hidden) st.hidden[String(n)] = d.hidden;
       if (n > st.step) {
         addStepDone(st, st.step);
         st.step = n;

@@ -32,6 +32,10 @@ export class StepsView {
       title.className = "step-title";
       title.textContent = pick(s.title);
       li.append(badge, title);
+      if ((state.hidden || {})[String(s.n)]) {
+        li.dataset.hidden = "true";
+        li.title = gettext("Not visible on a real cluster");
+      }
       this.list.appendChild(li);
     }
 
@@ -41,6 +45,14 @@ export class StepsView {
     if (current) {
       heading.textContent = interpolate(gettext("Step %(n)s: %(title)s"), { n: current.n, title: pick(current.title) });
       body.textContent = pick(current.narration);
+      const hidden = (state.hidden || {})[String(current.n)];
+      if (hidden) {
+        // A real cluster (api backend): what this step is made of happens inside a component.
+        const note = document.createElement("span");
+        note.className = "narration-hidden";
+        note.textContent = " " + interpolate(gettext("On a real cluster this step happens inside %(component)s and cannot be watched from outside; the dashboard shows what the cluster reports before and after it."), { component: hidden });
+        body.append(note);
+      }
     } else if (scenario) {
       heading.textContent = pick(scenario.title);
       body.textContent = pick(scenario.description);

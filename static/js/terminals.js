@@ -109,7 +109,23 @@ export class TerminalsPanel {
     }
   }
 
+  // An `api` run watches its own namespace on a real cluster, and etcd only through the API server's watch.
+  titles(state) {
+    const key = `${state.backend}|${state.namespace}`;
+    if (key === this.titleKey) return;
+    this.titleKey = key;
+    const real = state.backend === "api";
+    for (const t of TERMINALS) {
+      const title = this.root.querySelector(`.term[data-term="${t.id}"] .term-title`);
+      let text = `$ ${t.command}`;
+      if (real && t.id !== "etcd") text = `$ ${t.command.replace(" -w", ` -n ${state.namespace} -w`)}`;
+      if (real && t.id === "etcd") text += ` · ${gettext("keys from the API watch, etcd not read directly")}`;
+      title.textContent = text;
+    }
+  }
+
   render(state) {
+    this.titles(state);
     const terms = state.terminals || { pods: [], events: [], etcd: [] };
     for (const t of TERMINALS) {
       const rows = terms[t.id] || [];

@@ -107,6 +107,11 @@ def server():
             driver.cancel()
             await asyncio.gather(driver, return_exceptions=True)
             await runner.cleanup()
+            # Watches still open (their handlers wait for the next change): end them before the loop closes.
+            rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in rest:
+                t.cancel()
+            await asyncio.gather(*rest, return_exceptions=True)
 
         box["loop"] = asyncio.new_event_loop()
         box["loop"].run_until_complete(main())

@@ -26,7 +26,7 @@ def with_(**changes):
     (with_(scenario="no-such-scenario"), "scenario"),
     (with_(scenario=...), "scenario"),
     (with_(scenario=42), "scenario"),
-    (with_(backend="api"), "backend"),
+    (with_(backend="api", scenario="etcd-raft"), "backend"),   # a scenario that runs only on the simulator
     (with_(backend="docker"), "backend"),
     (with_(params=[1, 2]), "params"),
     (with_(params={"image": "not-an-allowed-image"}), "params.image"),
@@ -157,3 +157,13 @@ def test_runs_are_listed_newest_first(client, redis_conn):
     newer = Run.objects.create(scenario="pod-create")
     ids = [r["id"] for r in client.get("/api/runs?limit=5").json()["runs"]]
     assert ids[:2] == [newer.id.hex, older.id.hex]
+
+
+def test_a_real_cluster_run_with_no_worker_to_check_it_is_refused(instructor_client, redis_conn):
+    """backend "api": a worker checks the cluster before the run exists (the kubeconfig stays in the worker);
+    with no worker running, the run is refused at once, naming the backend, and nothing is created."""
+    r = post_json(instructor_client, "/api/runs", with_(backend="api"))
+    assert r.status_code == 409, r.content
+    err = r.json()["error"]
+    assert err["field"] == "backend" and "no Celery worker is running" in err["message"]
+    assert Run.objects.count() == 0 and queued_tasks(redis_conn) == 0

@@ -57,7 +57,7 @@ def test_catalog_steps_cover_what_pod_create_emits():
 
 def test_scenario_catalog_entry_shape():
     (entry,) = [e for e in scenarios.catalog() if e["id"] == "pod-create"]
-    assert entry["backends"] == ["sim"]
+    assert entry["backends"] == ["sim", "api"]
     for lang in ("en", "ko"):
         assert entry["title"][lang] and entry["description"][lang]
     params = {p["name"]: p for p in entry["params"]}

@@ -16,7 +16,7 @@ def test_catalog_entry_is_complete_in_korean_and_english(entry):
         assert entry["title"][lang] and entry["description"][lang]
         for p in entry["params"]:
             assert p["label"][lang]
-    assert entry["backends"] and set(entry["backends"]) <= {"sim", "kind"}
+    assert entry["backends"] and set(entry["backends"]) <= {"sim", "api"} and "sim" in entry["backends"]
     assert [s["n"] for s in entry["steps"]] == list(range(1, len(entry["steps"]) + 1))
     for s in entry["steps"]:
         for lang in ("en", "ko"):
