@@ -8,11 +8,12 @@ STAMP  := $(VENV)/.installed-requirements
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help run test venv system-run system-test clean bench
+.PHONY: help run test venv system-run system-test clean bench kind-up kind-down
 
 help:
 	@echo "make run    start redis-server, a Celery worker and Daphne; print the URL and the instructor login"
 	@echo "make test   install what the tests need (incl. Debian's chromium) and run the whole suite"
+	@echo "make kind-up / kind-down   create / delete the lessons' kind cluster (challenge-cluster) for the real cluster backend"
 
 # --- system packages ---------------------------------------------------------------------------------
 # apt-get is used only for what is missing; anything else gets a clear message instead of a guess.
@@ -66,3 +67,24 @@ bench: system-test
 
 clean:
 	rm -rf var .pytest_cache
+
+# --- a real cluster for the `api` backend ---------------------------------------------------------------
+# The lessons' kind cluster: 1 control plane + 2 workers, the API server's audit log on. Needs Docker (a
+# running daemon) and kind on PATH; the kubeconfig goes where kind puts it (~/.kube/config, context
+# kind-challenge-cluster, the backend's default). Nothing here is installed for you: Docker and kind are
+# the operator's choice (https://kind.sigs.k8s.io/docs/user/quick-start/#installation).
+KIND_CLUSTER ?= challenge-cluster
+KIND_DIR     := dashboard/realcluster/kind
+
+kind-up:
+	@command -v docker >/dev/null 2>&1 || { echo "make kind-up needs Docker: install it (https://docs.docker.com/engine/install/), then run this again." >&2; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "Docker is installed but its daemon does not answer (is it running? may this user use it?)." >&2; exit 1; }
+	@command -v kind >/dev/null 2>&1 || { echo "make kind-up needs kind on PATH: https://kind.sigs.k8s.io/docs/user/quick-start/#installation" >&2; exit 1; }
+	@if kind get clusters 2>/dev/null | grep -qx "$(KIND_CLUSTER)"; then echo "kind cluster $(KIND_CLUSTER) exists already (make kind-down deletes it)."; exit 0; fi; \
+	mkdir -p var && sed "s#@AUDIT_POLICY@#$(CURDIR)/$(KIND_DIR)/audit-policy.yaml#" $(KIND_DIR)/cluster.yaml > var/kind-cluster.yaml && \
+	kind create cluster --name "$(KIND_CLUSTER)" --config var/kind-cluster.yaml --wait 180s && \
+	echo "Ready: context kind-$(KIND_CLUSTER). Start a scenario with Cluster = Real cluster on the dashboard."
+
+kind-down:
+	@command -v kind >/dev/null 2>&1 || { echo "make kind-down needs kind on PATH." >&2; exit 1; }
+	kind delete cluster --name "$(KIND_CLUSTER)"

@@ -1,0 +1,32 @@
+"""The api backend against a real kind cluster (`make kind-up`: context kind-challenge-cluster in
+~/.kube/config, or DASHBOARD_API_KUBECONFIG / DASHBOARD_API_CONTEXT), in process. Skipped, with the reason, when
+no such cluster answers - as on the CI machine, which has no Docker daemon."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def kind_connection():
+    from dashboard.realcluster.connect import ClusterUnavailable, connect, probe
+
+    try:
+        conn = connect()
+        probe(conn)
+    except ClusterUnavailable as exc:
+        pytest.skip(f"no reachable kind cluster for the api backend: {exc}")
+    yield conn
+    conn.close()
+
+
+def test_pod_create_on_kind(kind_connection, settings):
+    from dashboard.realcluster.run import ApiRun
+
+    run = ApiRun("0" * 20 + "kindtest", "pod-create", {"pod_name": "kind-check", "image": "nginx"}, 1, kind_connection)
+    events = [ev for ev in run.events() if ev is not None]
+    assert events[0]["type"] == "scenario.started" and events[0]["data"]["backend"] == "api"
+    assert events[-1]["type"] == "scenario.completed" and events[-1]["data"]["outcome"] == "Running"
+    reasons = [e["data"]["value"]["reason"] for e in events if e["type"] == "etcd.put"
+               and e["data"]["key"].startswith("/registry/events/")]
+    assert reasons[0] == "Scheduled" and {"Created", "Started"} <= set(reasons)
+    assert [e["data"]["step"] for e in events if e["type"] == "scenario.step"] == list(range(1, 11))
