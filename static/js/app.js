@@ -547,7 +547,8 @@ async function onFocus(focus) {
       if (store.latest) followRun(store.latest, true);
     }
     if (focus.run && (!store.run || store.run.id !== focus.run)) {
-      try { followRun(await getJSON(`/api/runs/${focus.run}`)); } catch { /* gone: stay */ }
+      // The presenter chose this run (it may be older than the one shown, e.g. the live cluster): follow it.
+      try { followRun(await getJSON(`/api/runs/${focus.run}`), true); } catch { /* gone: stay */ }
     }
   }
   openPanel(focus.panel, "follow");

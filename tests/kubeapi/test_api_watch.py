@@ -5,139 +5,35 @@ back after the API server's watch cache has moved past that resourceVersion, it 
 and delivers the differences. Either way the picture it delivers ends equal to the server's."""
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import queue
-import socket
-import threading
 import time
 from collections import deque
 
 import pytest
 
-from dashboard.launcher import free_port
+from tests.kubeapi.inprocess import kubeapi_in_process
+from tests.tcpproxy import TcpProxy
 
 TOKEN = "watch-admin-token"
 
 
-class CuttingProxy:
-    """127.0.0.1:<port> -> upstream; cut() closes every connection open now; while blocked, new connections
-    are closed at once (the API server is unreachable)."""
+class CuttingProxy(TcpProxy):
+    """cut() closes every connection open now; while blocked, new connections are closed at once (the API
+    server is unreachable)."""
 
     def __init__(self, upstream_port: int):
-        self.upstream = ("127.0.0.1", upstream_port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.conns: list[socket.socket] = []
-        self.lock = threading.Lock()
         self.blocked = False
-        threading.Thread(target=self.accept, daemon=True).start()
+        super().__init__(("127.0.0.1", upstream_port))
 
-    def accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.blocked:
-                client.close()
-                continue
-            server = socket.create_connection(self.upstream)
-            with self.lock:
-                self.conns += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def pump(src, dst):
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self) -> int:
-        with self.lock:
-            conns, self.conns = self.conns, []
-        for s in conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
-        return len(conns) // 2
-
-    def close(self):
-        self.listener.close()
-        self.cut()
+    def refuse(self) -> bool:
+        return self.blocked
 
 
 @pytest.fixture(scope="module")
 def server():
-    """The kubeapi app on a live cluster, plain HTTP, one admin token; box["call"](fn) runs fn on its loop."""
-    from aiohttp import web
-
-    from dashboard.kubeapi.server import KubeApi
-    from simulator import clock
-    from simulator.live import LiveCluster
-
-    port = free_port()
-    ready = threading.Event()
-    box = {}
-
-    def serve():
-        async def main():
-            live = LiveCluster(5, "watch", wall=time.monotonic, epoch=dt.datetime.now(dt.timezone.utc), speed=5)
-            live.cluster.apiserver.authenticator.add_token(TOKEN, "kubernetes-admin", ("kubeadm:cluster-admins",))
-            api = KubeApi(live)
-            box["live"] = live
-            runner = web.AppRunner(api.app(), shutdown_timeout=1.0)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            box["stop"] = asyncio.Event()
-            ready.set()
-            driver = asyncio.create_task(api.drive())
-            await box["stop"].wait()
-            api.stopping = True
-            driver.cancel()
-            await asyncio.gather(driver, return_exceptions=True)
-            await runner.cleanup()
-            # Watches still open (their handlers wait for the next change): end them before the loop closes.
-            rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in rest:
-                t.cancel()
-            await asyncio.gather(*rest, return_exceptions=True)
-
-        box["loop"] = asyncio.new_event_loop()
-        box["loop"].run_until_complete(main())
-
-    def call(fn):
-        done = threading.Event()
-
-        def run():
-            fn()
-            done.set()
-
-        box["loop"].call_soon_threadsafe(run)
-        assert done.wait(10)
-
-    box["call"] = call
-    epoch = clock.EPOCH  # the live cluster stamps objects from now: put the simulator's epoch back afterwards
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(30)
-        box["port"] = port
+    """The kubeapi app on a live cluster, plain HTTP, one admin token; server["call"](fn) runs fn on its loop."""
+    with kubeapi_in_process(5, "watch", TOKEN, speed=5) as box:
         yield box
-    finally:
-        box["loop"].call_soon_threadsafe(box["stop"].set)
-        thread.join(10)
-        clock.set_epoch(epoch)
 
 
 def api_client(port: int):

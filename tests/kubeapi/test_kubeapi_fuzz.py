@@ -3,18 +3,14 @@ path, query, headers and body, the answer is never a 500 and every error is a Ku
 code it is sent with."""
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import json
-import threading
-import time
 
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.launcher import free_port
+from tests.kubeapi.inprocess import kubeapi_in_process
 
 TOKEN = "fuzz-admin-token"
 RESOURCES = ["pods", "nodes", "namespaces", "deployments", "services", "configmaps", "secrets", "events", "leases",
@@ -27,47 +23,8 @@ SEGMENT = st.one_of(st.sampled_from(RESOURCES), st.sampled_from(["default", "kub
 
 @pytest.fixture(scope="module")
 def server():
-    from aiohttp import web
-
-    from dashboard.kubeapi.server import KubeApi
-    from simulator.live import LiveCluster
-
-    port = free_port()
-    ready = threading.Event()
-    box = {}
-
-    def serve():
-        async def main():
-            live = LiveCluster(3, "fuzz", wall=time.monotonic, epoch=dt.datetime.now(dt.timezone.utc))
-            live.cluster.apiserver.authenticator.add_token(TOKEN, "kubernetes-admin", ("kubeadm:cluster-admins",))
-            api = KubeApi(live)
-            runner = web.AppRunner(api.app())
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            box["stop"] = asyncio.Event()
-            ready.set()
-            driver = asyncio.create_task(api.drive())
-            await box["stop"].wait()
-            api.stopping = True
-            driver.cancel()
-            await asyncio.gather(driver, return_exceptions=True)
-            await runner.cleanup()
-
-        box["loop"] = asyncio.new_event_loop()
-        box["loop"].run_until_complete(main())
-
-    from simulator import clock
-
-    epoch = clock.EPOCH  # the live cluster stamps objects from now: put the simulator's epoch back afterwards
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        box["loop"].call_soon_threadsafe(box["stop"].set)
-        thread.join(10)
-        clock.set_epoch(epoch)
+    with kubeapi_in_process(3, "fuzz", TOKEN) as box:
+        yield f"http://127.0.0.1:{box['port']}"
 
 
 def check(r: requests.Response) -> None:

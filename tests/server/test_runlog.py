@@ -5,6 +5,7 @@ import pytest
 
 from dashboard import runlog
 from dashboard.models import Run
+from tests.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.django_db
 
@@ -99,55 +100,27 @@ def test_run_keys_accept_any_uuid_spelling():
     assert runlog.log_key(rid) == runlog.log_key(str(rid)) == runlog.log_key(rid.hex) == f"run:{rid.hex}:log"
 
 
-class ReplyDropper:
+class ReplyDropper(TcpProxy):
     """A TCP proxy in front of the test Redis that, when armed, lets Redis run the next command but cuts the
     connection instead of passing its reply back: what a client sees when Redis stops (SIGTERM) right after
     executing a command it has read."""
 
     def __init__(self, upstream: str):
-        import socket
         import threading
         from urllib.parse import urlsplit
 
         u = urlsplit(upstream)
-        self.upstream = (u.hostname, u.port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}/0"
         self.armed = threading.Event()
         self.dropped = 0
-        threading.Thread(target=self.accept, daemon=True).start()
+        super().__init__((u.hostname, u.port))
+        self.url = f"redis://127.0.0.1:{self.port}/0"
 
-    def accept(self):
-        import socket
-        import threading
-
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.upstream)
-            threading.Thread(target=self.pump, args=(client, server, False), daemon=True).start()
-            threading.Thread(target=self.pump, args=(server, client, True), daemon=True).start()
-
-    def pump(self, src, dst, replies: bool):
-        import socket
-
-        try:
-            while data := src.recv(65536):
-                if replies and self.armed.is_set():
-                    self.armed.clear()
-                    self.dropped += 1
-                    break  # the command ran; its reply goes nowhere
-                dst.sendall(data)
-        except OSError:
-            pass
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+    def forward(self, data: bytes, reply: bool) -> bool:
+        if reply and self.armed.is_set():
+            self.armed.clear()
+            self.dropped += 1
+            return False  # the command ran; its reply goes nowhere
+        return True
 
 
 def test_a_retried_append_after_a_lost_reply_is_not_taken_for_a_conflict(run, test_redis, redis_conn):
