@@ -148,12 +148,15 @@ class ApiRun:
         from kubernetes.client.exceptions import ApiException
 
         api = self.instances["apiserver"]
-        ref = None
-        if isinstance(body, dict):
-            ref = {"kind": body.get("kind"), "metadata": {"namespace": self.ns,
-                                                          "name": (body.get("metadata") or {}).get("name")}}
-        elif resource in REGISTRY:
-            ref = {"kind": REGISTRY[resource][1], "metadata": {"namespace": self.ns, "name": path.rsplit("/", 1)[-1]}}
+        # The object concerned: the body's (a create), else the one the path names (.../<name>[/<subresource>]).
+        meta = (body.get("metadata") or {}) if isinstance(body, dict) else {}
+        if isinstance(body, dict) and body.get("kind") and meta.get("name"):
+            ref = {"kind": body["kind"], "metadata": {"namespace": self.ns, "name": meta["name"]}}
+        else:
+            parts = path.split("/")
+            name = parts[parts.index(resource) + 1] if resource in parts[:-1] else None
+            ref = {"kind": REGISTRY[resource][1] if resource in REGISTRY else None,
+                   "metadata": {"namespace": self.ns, "name": name}}
         self.emit("kubectl", "kubectl", "kubectl.request", f"{command}: {method} {path}",
                   {"method": method, "path": path, "user": None, "verb": verb, "resource": resource,
                    "body": body, "source": "client"}, to=("apiserver", api), obj=ref)

@@ -529,7 +529,8 @@ async function refollow() {
   }
 }
 
-async function onFocus(focus) {
+// live: the presenter just sent it (the socket); else it was read back and may predate a newer run.
+async function onFocus(focus, live = false) {
   store.focus = focus;
   if (instructor || !store.following) return;
   if (focus.replay) {
@@ -547,8 +548,9 @@ async function onFocus(focus) {
       if (store.latest) followRun(store.latest, true);
     }
     if (focus.run && (!store.run || store.run.id !== focus.run)) {
-      // The presenter chose this run (it may be older than the one shown, e.g. the live cluster): follow it.
-      try { followRun(await getJSON(`/api/runs/${focus.run}`), true); } catch { /* gone: stay */ }
+      // The presenter just chose this run: follow it even when it is older than the one shown (the live
+      // cluster, started before today's runs). A focus read back later may be stale: the newest run wins then.
+      try { followRun(await getJSON(`/api/runs/${focus.run}`), live); } catch { /* gone: stay */ }
     }
   }
   openPanel(focus.panel, "follow");

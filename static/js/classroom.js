@@ -40,7 +40,7 @@ export function followClassroom(room, onRun, { wsBase = "", onFocus = () => {} }
       let msg;
       try { msg = JSON.parse(e.data); } catch { return; }
       if (msg.type === "run" && msg.run) onRun(msg.run);
-      else if (msg.type === "focus" && msg.focus) onFocus(msg.focus);
+      else if (msg.type === "focus" && msg.focus) onFocus(msg.focus, true);
     };
     ws.onclose = () => {
       setTimeout(connect, backoff * (0.75 + Math.random() * 0.5));
