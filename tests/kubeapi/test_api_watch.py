@@ -151,3 +151,24 @@ def test_a_cut_watch_resumes_and_a_410_relists_and_nothing_is_lost(watched):
         if seen == truth(direct):
             break
     assert seen == truth(direct) and "e" in seen
+
+
+def test_a_run_held_by_the_presenter_longer_than_its_timeout_still_finishes(server, settings):
+    """The run's time limit counts the cluster's time, not the presenter's: a run held at a step (step mode,
+    pause) for longer than DASHBOARD_API_RUN_TIMEOUT goes on afterwards and completes."""
+    from dashboard.realcluster.connect import Connection
+    from dashboard.realcluster.run import ApiRun
+
+    settings.DASHBOARD_API_RUN_TIMEOUT = 2
+    conn = Connection(api_client(server["port"]), "test", (5.0, 10.0))
+    run = ApiRun("ab" * 16, "pod-create", {"pod_name": "held", "image": "nginx"}, 1, conn)
+    events, held = [], False
+    for ev in run.events():
+        if ev is None:
+            continue
+        events.append(ev)
+        if ev["type"] == "scenario.step" and not held:
+            held = True
+            time.sleep(3)     # the presenter talks about step 1
+    assert events[-1]["type"] == "scenario.completed" and events[-1]["data"]["outcome"] == "Running"
+    assert [e["data"]["step"] for e in events if e["type"] == "scenario.step"] == list(range(1, 11))
