@@ -461,7 +461,14 @@ class ApiRun:
                         self.deliver(*self.queue.get_nowait())
                     except queue.Empty:
                         break
-            # Deliveries already here belong to the story (the last status write, an Event).
+            # Deliveries already here, and whatever a watch that is reconnecting has not brought yet, belong to
+            # the story (the last status write, an Event): each watch lists once more and delivers the rest.
+            for w in self.watchers:
+                try:
+                    w.catch_up()
+                except Exception as exc:
+                    raise ClusterUnavailable(f"the last changes could not be read: "
+                                             f"{describe(exc, self.conn.context)}") from None
             while True:
                 try:
                     self.deliver(*self.queue.get_nowait())

@@ -66,6 +66,17 @@ class Watcher(threading.Thread):
         self.stopped.set()
         self.cut()
 
+    def catch_up(self) -> None:
+        """Stop watching, then list once more and deliver what differs from what was delivered: the end of a
+        run must not wait for a watch that is still reconnecting (or backing off) to bring the last changes.
+        Called from the consumer's thread; the watcher's own thread has ended first."""
+        self.stop()
+        self.join(self.timeout[1] + 2)
+        if self.is_alive():
+            raise RuntimeError(f"the {self.resource} watch did not stop")
+        if self.rv is not None:
+            self._list(initial=False)
+
     def expire_next(self) -> None:
         """The next watch starts from resourceVersion 1, older than any watch cache keeps: the server answers
         410 Gone (a test's fault, standing in for a compaction while the watch was down)."""
@@ -145,10 +156,11 @@ class Watcher(threading.Thread):
         from kubernetes.client.exceptions import ApiException
         from kubernetes.watch.watch import iter_resp_lines
 
-        rv, self._force_rv = self._force_rv or self.rv, None
+        rv = self._force_rv or self.rv
         resp = self._resp = self.list_fn(*self.args, watch=True, resource_version=rv, allow_watch_bookmarks=True,
                                          timeout_seconds=self.window, _preload_content=False,
                                          _request_timeout=(self.timeout[0], self.window + READ_GRACE_S))
+        self._force_rv = None   # (kept until a watch request gets through)
         try:
             for line in iter_resp_lines(resp):
                 if self.stopped.is_set():
