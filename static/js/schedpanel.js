@@ -77,6 +77,10 @@ export class SchedulerPanel extends SlicePanel {
         { feasible: (cyc.feasible || []).length, evaluated: cyc.evaluated }));
     }
     body.append(head);
+    if (state.backend === "api" && !cyc.filter && !cyc.scores) {
+      // A real cluster: the cycle itself is inside kube-scheduler; its outcome is what the Events tell.
+      body.append(el("p", "sched-real", gettext("On a real cluster the filtering and scoring of each node happen inside kube-scheduler and are not published; what can be seen is its decision: the Scheduled Event with the chosen node, or FailedScheduling with the reasons.")));
+    }
 
     const filters = pluginsOf(cyc.filter);
     const scorePlugins = pluginsOf(cyc.scores);

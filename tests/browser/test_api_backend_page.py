@@ -31,6 +31,7 @@ def test_a_real_cluster_run_on_the_page(kube, new_page):
     expect(teacher.locator('.term[data-term="pods"] .term-title')).to_contain_text("kubectl get pods -n k8sdash-")
     expect(teacher.locator('.term[data-term="pods"] .term-screen')).to_contain_text("Running")
     expect(teacher.locator(".etcd-real")).to_be_visible()
+    expect(teacher.locator(".sched-real")).to_contain_text("inside kube-scheduler")
     screenshot(teacher, "api-backend-instructor")
     expect(student.locator("#run-status .run-title")).to_contain_text("실제 클러스터", timeout=20_000)
     expect(student.locator("#event-log .log-source").first).to_have_text("실제 클러스터")
