@@ -548,9 +548,13 @@ async function onFocus(focus, live = false) {
       if (store.latest) followRun(store.latest, true);
     }
     if (focus.run && (!store.run || store.run.id !== focus.run)) {
-      // The presenter just chose this run: follow it even when it is older than the one shown (the live
-      // cluster, started before today's runs). A focus read back later may be stale: the newest run wins then.
-      try { followRun(await getJSON(`/api/runs/${focus.run}`), live); } catch { /* gone: stay */ }
+      // A run still going that the presenter points at just now is followed even when it is older than the
+      // one shown (the live cluster, started before today's runs). Otherwise the newest run wins: a focus read
+      // back later, or sent while the presenter's page was still on the previous run, may be stale.
+      try {
+        const run = await getJSON(`/api/runs/${focus.run}`);
+        followRun(run, live && ["queued", "running", "paused"].includes(run.status));
+      } catch { /* gone: stay */ }
     }
   }
   openPanel(focus.panel, "follow");

@@ -67,11 +67,17 @@ def test_pod_create_on_the_api_backend_tells_the_simulators_story(api_kube):
     ns = started["data"]["namespace"]
     assert ns.startswith("k8sdash-") and {n["name"] for n in started["data"]["nodes"]} >= {"control-plane", "worker-1", "worker-2"}
     assert api[-1]["type"] == "scenario.completed" and api[-1]["data"]["outcome"] == "Running"
-    # The same Kubernetes-level story as the simulator with the same seed: phases and Event reasons.
-    assert pod_story(api, "web") == pod_story(sim, "web")
-    phases, reasons = pod_story(api, "web")
+    # The same Kubernetes-level story as the simulator with the same seed: phases and Event reasons. (The live
+    # cluster is shared with other tests: when the chosen node has the image already, the kubelet reports
+    # Pulled "already present" without Pulling, as a real one does; the fresh simulator always pulls.)
+    def told(events):
+        phases, reasons = pod_story(events, "web")
+        return phases, [r for r in reasons if r != "Pulling"]
+
+    assert told(api) == told(sim)
+    phases, reasons = told(api)
     assert phases == ["Pending", "Running"]
-    assert reasons[:1] == ["Scheduled"] and {"Pulled", "Created", "Started"} <= set(reasons)
+    assert reasons == ["Scheduled", "Pulled", "Created", "Started"]
     # The lesson's ten steps, in order; those a real cluster cannot show are marked hidden.
     steps = [e for e in api if e["type"] == "scenario.step"]
     assert [e["data"]["step"] for e in steps] == list(range(1, 11))
