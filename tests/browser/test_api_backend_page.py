@@ -11,7 +11,7 @@ from tests.browser.conftest import login, screenshot
 
 
 def test_a_real_cluster_run_on_the_page(kube, new_page):
-    shutil.copy(kube.kubeconfig("instructor"), kube.root / "api-kubeconfig.yaml")
+    (kube.root / "api-kubeconfig.yaml").unlink(missing_ok=True)
     _, student, student_errors = new_page("ko-KR")
     _, teacher, teacher_errors = new_page("en-US")
     student.goto(kube.base_url + "/")
@@ -22,6 +22,14 @@ def test_a_real_cluster_run_on_the_page(kube, new_page):
     teacher.select_option("#run-scenario", "pod-create")
     teacher.select_option("#run-backend", "api")
     expect(teacher.locator("#run-backend-note")).to_contain_text("namespace of its own")
+    # No kubeconfig on the worker yet: refused before anything starts, the reason next to the field.
+    teacher.click("#run-start")
+    expect(teacher.locator("#run-error")).to_contain_text("Problem with “Cluster”: the real cluster cannot be used: "
+                                                          "no kubeconfig for the real cluster")
+    expect(teacher.locator("#run-backend")).to_have_attribute("aria-invalid", "true")
+    screenshot(teacher, "api-backend-refused")
+    teacher_errors.ignore(409, "/api/runs")
+    shutil.copy(kube.kubeconfig("instructor"), kube.root / "api-kubeconfig.yaml")
     teacher.click("#run-start")
     expect(teacher.locator("#run-status .run-title")).to_contain_text("real cluster", timeout=30_000)
     expect(teacher.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=90_000)
