@@ -245,7 +245,7 @@ class RunExecution:
         self.pending: list[dict] = []  # appended to the stream, not yet archived to the DB
         self.snapshot_every = max(1, min(SNAPSHOT_EVERY, settings.DASHBOARD_LOG_MAXLEN // 2))
         # Control state.
-        self.speed = SPEEDS.get(run.speed)
+        self.speed = self.pace(run.speed)
         self.step_mode = run.step_mode
         self.stop_at_checkpoint = False
         self.paused = False
@@ -324,14 +324,17 @@ class RunExecution:
             else:
                 self.sender.close()
 
+    def pace(self, speed: str | None) -> float | None:
+        """Virtual seconds per wall second for a speed name; None = unpaced. A real cluster's run (backend
+        `api`) is never paced: its events come when the cluster makes them (pause still holds them)."""
+        return None if self.run.backend == "api" else SPEEDS.get(speed)
+
     def source(self):
         """The run's events: the simulator's, or (backend `api`) a real cluster's, None while it waits."""
         if self.run.backend == "api":
             from .realcluster.connect import connect
             from .realcluster.run import ApiRun
 
-            # A real cluster's events come when they come: no pacing, no fast-forward (pause still holds them).
-            self.speed = None
             return ApiRun(self.hex, self.run.scenario, self.run.params, self.run.seed, connect()).events()
         from simulator.runner import Simulation
 
@@ -461,8 +464,7 @@ class RunExecution:
                 self.set_paused(False)
         elif action == "speed" and message.get("speed") in SPEEDS:
             now_t = self.virtual_now()
-            # A real cluster's run is never paced: its events come at the cluster's own speed.
-            self.speed = SPEEDS[message["speed"]] if self.run.backend != "api" else None
+            self.speed = self.pace(message["speed"])
             self.run.speed = message["speed"]
             if self.paused:
                 self.paused_at_t = now_t

@@ -18,7 +18,7 @@ from .. import runlog
 log = logging.getLogger(__name__)
 
 REQUESTS = "realcluster:preflight"
-ALIVE = "realcluster:preflight:alive"   # set by every serving worker, expiring: is anyone there to ask?
+ALIVE = "realcluster:alive"   # set by every serving worker, expiring: is anyone there to ask?
 REPLY_TTL_S = 30
 WORKER_WAIT_S = 20       # how long a worker's thread blocks for the next request (then loops)
 ASK_WAIT_S = 12          # how long the web request waits for an answer (connect + probe take <= 2 timeouts)
@@ -60,7 +60,7 @@ def serve_forever() -> None:
                 reply = json.loads(got[1])["reply"]
             except (ValueError, KeyError, TypeError):
                 continue
-            if not (isinstance(reply, str) and reply.startswith("realcluster:preflight:") and reply != ALIVE):
+            if not (isinstance(reply, str) and reply.startswith("realcluster:preflight:")):
                 continue
             error = check()
             pipe = r.pipeline()

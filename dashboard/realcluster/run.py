@@ -67,6 +67,12 @@ def _rv(obj: dict) -> int | None:
         return None
 
 
+def _node_shape(node: dict) -> str:
+    """What of a Node the run tells: its Ready status and taints (heartbeats rewrite the rest every few s)."""
+    return json.dumps([[c.get("status") for c in (node.get("status") or {}).get("conditions") or []
+                        if c.get("type") == "Ready"], (node.get("spec") or {}).get("taints")])
+
+
 def _ready(obj: dict) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True"
                for c in (obj.get("status") or {}).get("conditions") or [])
@@ -202,8 +208,7 @@ class ApiRun:
             return
         if resource == "nodes" and typ != "DELETED":
             # A node's status is rewritten by every heartbeat; only a change of readiness or taints is told.
-            shape = json.dumps([[c.get("status") for c in (obj.get("status") or {}).get("conditions") or []
-                                 if c.get("type") == "Ready"], (obj.get("spec") or {}).get("taints")])
+            shape = _node_shape(obj)
             if self.nodes_seen.get(key_name) == shape:
                 store[key_name] = obj
                 return
@@ -403,9 +408,7 @@ class ApiRun:
                             "labels": labels, "taints": (n.get("spec") or {}).get("taints") or [],
                             "allocatable": {k: alloc[k] for k in ("cpu", "memory", "pods") if k in alloc},
                             "ready": _ready(n)})
-            self.nodes_seen[n["metadata"]["name"]] = json.dumps(
-                [[c.get("status") for c in (n.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"],
-                 (n.get("spec") or {}).get("taints")])
+            self.nodes_seen[n["metadata"]["name"]] = _node_shape(n)
         components = self._components(nodes)
         self.t0 = time.monotonic()   # the run's clock starts with the picture of the cluster, as in the simulator
         members = [c["instance"] for c in components if c["component"] == "etcd"]
@@ -456,11 +459,7 @@ class ApiRun:
                     yield from self._out(None)
                     continue
                 self.deliver(*item)
-                while True:
-                    try:
-                        self.deliver(*self.queue.get_nowait())
-                    except queue.Empty:
-                        break
+                self._drain()
             # Deliveries already here, and whatever a watch that is reconnecting has not brought yet, belong to
             # the story (the last status write, an Event): each watch lists once more and delivers the rest.
             for w in self.watchers:
@@ -469,17 +468,21 @@ class ApiRun:
                 except Exception as exc:
                     raise ClusterUnavailable(f"the last changes could not be read: "
                                              f"{describe(exc, self.conn.context)}") from None
-            while True:
-                try:
-                    self.deliver(*self.queue.get_nowait())
-                except queue.Empty:
-                    break
+            self._drain()
             self.seq += 1
             self.outbox.append(make_event(self.hex, self.seq, self.now(), "scenario", "scenario", "scenario.completed",
                                           "scenario completed", {"outcome": outcome, "duration": round(self.now(), 3)}))
             yield from self._flush()
         finally:
             self.close()
+
+    def _drain(self) -> None:
+        """Map every delivery waiting in the queue."""
+        while True:
+            try:
+                self.deliver(*self.queue.get_nowait())
+            except queue.Empty:
+                return
 
     def _flush(self):
         out, self.outbox = self.outbox, []

@@ -9,6 +9,7 @@ A driver is a module-like object with:
 """
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 from simulator.scenarios import deployment_reconcile as sim_deploy
@@ -30,8 +31,6 @@ def _running_ready(pod: dict) -> bool:
 
 
 def _pause(seconds: float):
-    import time
-
     until = time.monotonic() + seconds
     return lambda run: time.monotonic() >= until
 

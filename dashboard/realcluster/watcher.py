@@ -15,6 +15,7 @@ Deliveries go to a queue as (resource, type, object) with type ADDED / MODIFIED 
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import queue
@@ -51,6 +52,7 @@ class Watcher(threading.Thread):
         self.relisted = 0
         self.reconnects = 0
         self.error: str | None = None   # the last failure, described safely
+        self.first: list[dict] = []     # the first list's objects
         self._resp = None
         self._force_rv: str | None = None
 
@@ -83,7 +85,7 @@ class Watcher(threading.Thread):
         self._force_rv = "1"
 
     def cut(self) -> None:
-        """Drop the current watch connection (a test's fault: the thread must recover by itself)."""
+        """Drop the current watch connection: to stop, or as a test's fault (the thread then recovers)."""
         resp = self._resp
         if resp is not None:
             try:
@@ -94,7 +96,6 @@ class Watcher(threading.Thread):
     # -- the thread -----------------------------------------------------------------------------------
 
     def run(self) -> None:
-        self.first: list[dict] = []
         failures = 0
         while not self.stopped.is_set():
             try:
@@ -135,7 +136,7 @@ class Watcher(threading.Thread):
         if initial:
             self.first = items
         else:
-            # A relist after 410: what changed while we were not watching.
+            # A relist (after 410, or the last one at the end of a run): what changed that no watch delivered.
             for key, obj in seen.items():
                 old = self.known.get(key)
                 if old is None:
@@ -144,7 +145,7 @@ class Watcher(threading.Thread):
                     self._put("MODIFIED", obj)
             for key, old in self.known.items():
                 if key not in seen:
-                    gone = json.loads(json.dumps(old))
+                    gone = copy.deepcopy(old)
                     gone["metadata"]["resourceVersion"] = rv   # deleted at or before the list's revision
                     self._put("DELETED", gone, relist=True)
         self.known = seen

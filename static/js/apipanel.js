@@ -77,13 +77,18 @@ export class ApiServerPanel extends SlicePanel {
       box.append(el("p", "api-real", req.code != null && req.code < 400
         ? gettext("On a real cluster the stages are not visible from outside; this answer means the request passed authentication, authorization, admission and validation, and was stored in etcd.")
         : gettext("On a real cluster the stages are not visible from outside; the API server refused the request with this status.")));
-      if (req.message) {
-        const msg = el("p", "api-message");
-        msg.append(el("code", null, req.message));
-        box.append(msg);
-      }
-      return box;
+    } else {
+      box.append(this.pipeline(req));
     }
+    if (req.message) {
+      const msg = el("p", "api-message");
+      msg.append(el("code", null, req.message));
+      box.append(msg);
+    }
+    return box;
+  }
+
+  pipeline(req) {
     const ol = el("ol", "api-pipeline");
     for (const stage of stagesOf(req)) {
       const st = stateOf(stage, req);
@@ -110,12 +115,6 @@ export class ApiServerPanel extends SlicePanel {
       }
       ol.append(li);
     }
-    box.append(ol);
-    if (req.message) {
-      const msg = el("p", "api-message");
-      msg.append(el("code", null, req.message));
-      box.append(msg);
-    }
-    return box;
+    return ol;
   }
 }
