@@ -178,7 +178,7 @@ def clean_run_request(body: dict) -> dict:
         # Last, as it is the slow check: a worker tries the cluster now (the kubeconfig stays in the worker).
         from .realcluster import preflight
 
-        problem = preflight.ask()
+        problem = preflight.ask(scenario)
         if problem:
             raise BadInput("backend", f"the real cluster cannot be used: {problem}", 409)
 

@@ -194,6 +194,8 @@ DASHBOARD_API_CONTEXT = os.environ.get("DASHBOARD_API_CONTEXT", "kind-challenge-
 DASHBOARD_API_TIMEOUT = env_int("DASHBOARD_API_TIMEOUT", 10, minimum=1)
 # Seconds a scenario on a real cluster may take in all before it is stopped as failed (its namespace deleted).
 DASHBOARD_API_RUN_TIMEOUT = env_int("DASHBOARD_API_RUN_TIMEOUT", 300, minimum=10)
+# The docker command node failure uses to pause a kind node's container (dashboard/realcluster/docker.py).
+DASHBOARD_API_DOCKER = os.environ.get("DASHBOARD_API_DOCKER", "docker")
 
 # Roles and limits (README, "Settings"). Off by default, viewers watch without an account; on, the
 # page, the read API and the sockets need a logged-in user (any account; instructors still need the

@@ -115,14 +115,21 @@ def probe(conn: Connection) -> None:
                                  "each run on a real cluster works in a namespace of its own")
 
 
-def check() -> str:
-    """'' when a run could start on the real cluster now, else the reason (for the preflight)."""
+def check(scenario: str = "") -> str:
+    """'' when a run of `scenario` could start on the real cluster now, else the reason (for the preflight):
+    the cluster answers, and whatever else the scenario's driver needs is there (its `preflight`)."""
     try:
         conn = connect()
     except ClusterUnavailable as exc:
         return str(exc)
     try:
         probe(conn)
+        if scenario:
+            from .scenarios import DRIVERS
+
+            extra = getattr(DRIVERS.get(scenario), "preflight", None)
+            if extra is not None:
+                extra(conn)
         return ""
     except ClusterUnavailable as exc:
         return str(exc)

@@ -24,18 +24,19 @@ WORKER_WAIT_S = 20       # how long a worker's thread blocks for the next reques
 ASK_WAIT_S = 12          # how long the web request waits for an answer (connect + probe take <= 2 timeouts)
 
 
-def ask(timeout: float = ASK_WAIT_S) -> str:
-    """'' when a worker found the cluster usable, else why not (also when no worker answered)."""
+def ask(scenario: str = "", timeout: float = ASK_WAIT_S) -> str:
+    """'' when a worker found the cluster usable for `scenario`, else why not (also when no worker answered)."""
     r = runlog.client()
     if not r.exists(ALIVE):
         return "no Celery worker is running to check the real cluster (make run starts one)"
     reply = f"realcluster:preflight:{uuid.uuid4().hex}"
-    r.rpush(REQUESTS, json.dumps({"reply": reply}))
+    request = json.dumps({"reply": reply, "scenario": scenario})
+    r.rpush(REQUESTS, request)
     r.expire(REQUESTS, REPLY_TTL_S)
     got = r.blpop([reply], timeout=timeout)
     if got is None:
         # Take the request back if nobody took it, so a worker starting later does not answer into the void.
-        r.lrem(REQUESTS, 1, json.dumps({"reply": reply}))
+        r.lrem(REQUESTS, 1, request)
         return ("no worker answered the real cluster check within "
                 f"{timeout:.0f} s: is the Celery worker running (make run starts one)?")
     try:
@@ -57,12 +58,13 @@ def serve_forever() -> None:
             if not got:
                 continue
             try:
-                reply = json.loads(got[1])["reply"]
-            except (ValueError, KeyError, TypeError):
+                asked = json.loads(got[1])
+                reply, scenario = asked["reply"], asked.get("scenario") or ""
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue
             if not (isinstance(reply, str) and reply.startswith("realcluster:preflight:")):
                 continue
-            error = check()
+            error = check(scenario if isinstance(scenario, str) else "")
             pipe = r.pipeline()
             pipe.rpush(reply, json.dumps({"error": error}))
             pipe.expire(reply, REPLY_TTL_S)

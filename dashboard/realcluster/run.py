@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 MANAGED_BY = "k8s-internals-dashboard"
 RUN_LABEL = "k8s-internals-dashboard/run"
+PAUSED_NODE = "k8s-internals-dashboard/paused-node"   # annotation on the run's namespace
 TICK_S = 0.25
 LIST_TIMEOUT_S = 20.0
 
@@ -104,6 +105,7 @@ class ApiRun:
         self.namespace_made = False
         self.driver_phase = 0   # the scenario's act in progress (deployment-reconcile's steps 1, 4, 6, 7)
         self.deadline: float | None = None
+        self.paused: str | None = None   # a kind node's container this run paused (node failure)
 
     # -- events -------------------------------------------------------------------------------------
 
@@ -309,6 +311,15 @@ class ApiRun:
             self.emit("kubelet", node, "kubelet.container.backoff", message,
                       {"container": container, "reason": "ImagePullBackOff" if "pulling image" in message
                        else "CrashLoopBackOff", "source": "event"}, obj=ref)
+        elif reason in ("TaintManagerEviction", "NodeNotReady"):
+            # The taint-eviction controller marking a Pod for deletion (or cancelling that), and the node
+            # lifecycle controller marking a Pod not ready because its node is (pkg/controller/tainteviction,
+            # pkg/controller/util/node MarkPodsNotReady).
+            controller = "taint-eviction-controller" if reason == "TaintManagerEviction" else "nodelifecycle"
+            key = f"{inv.get('namespace')}/{inv.get('name')}"
+            self.emit("controller-manager", self.instances["controller-manager"], "controller.reconcile", message,
+                      {"controller": controller, "key": key, "desired": None, "current": None,
+                       "action": message, "source": "event"}, obj=ref)
         elif reason in ("SuccessfulCreate", "SuccessfulDelete", "ScalingReplicaSet"):
             controller = "deployment" if reason == "ScalingReplicaSet" else "replicaset"
             key = f"{inv.get('namespace')}/{inv.get('name')}"
@@ -438,7 +449,7 @@ class ApiRun:
                 raise ClusterUnavailable(str(exc)) from None
             self._started(first)
             yield from self._flush()
-            self.deadline = time.monotonic() + settings.DASHBOARD_API_RUN_TIMEOUT
+            self.deadline = time.monotonic() + self.time_limit()
             script = self.driver.script(self)
             wait_for = next(script)
             while True:
@@ -451,8 +462,9 @@ class ApiRun:
                         break
                     continue
                 if time.monotonic() > self.deadline:
-                    raise ClusterUnavailable(f"the scenario did not finish within {settings.DASHBOARD_API_RUN_TIMEOUT} s "
-                                             "(DASHBOARD_API_RUN_TIMEOUT) on the real cluster")
+                    raise ClusterUnavailable(f"the scenario did not finish within {self.time_limit():.0f} s "
+                                             "(DASHBOARD_API_RUN_TIMEOUT, plus the waits the scenario itself "
+                                             "sets) on the real cluster")
                 try:
                     item = self.queue.get(timeout=TICK_S)
                 except queue.Empty:
@@ -497,9 +509,40 @@ class ApiRun:
         if self.deadline is not None:
             self.deadline += time.monotonic() - held
 
+    def time_limit(self) -> float:
+        """DASHBOARD_API_RUN_TIMEOUT, plus the waits the scenario sets on purpose (node failure's toleration)."""
+        extra = getattr(self.driver, "extra_seconds", None)
+        return settings.DASHBOARD_API_RUN_TIMEOUT + (extra(self.params) if extra else 0)
+
+    def pause_node(self, node: str) -> None:
+        """docker pause of a kind node's container, noted on the run's namespace first, so that whoever
+        cleans up after this run (close(), or clean_up_after when the worker died) unpauses it."""
+        from kubernetes import client
+
+        from . import docker
+
+        try:
+            client.CoreV1Api(self.conn.client).patch_namespace(
+                self.ns, {"metadata": {"annotations": {PAUSED_NODE: node}}}, _request_timeout=self.conn.timeout)
+        except Exception as exc:
+            raise ClusterUnavailable(describe(exc, self.conn.context)) from None
+        self.paused = node
+        docker.pause(node)
+
+    def unpause_node(self) -> None:
+        from . import docker
+
+        if self.paused and docker.unpause(self.paused):
+            self.paused = None
+
     def close(self) -> None:
         for w in self.watchers:
             w.stop()
+        if self.paused:
+            self.unpause_node()
+            if self.paused:
+                log.warning("run %s: node %s could not be unpaused: run `docker unpause %s`",
+                            self.hex, self.paused, self.paused)
         if self.namespace_made:
             delete_namespace(self.conn, self.ns)
             self.namespace_made = False
@@ -531,7 +574,24 @@ def clean_up_after(run_hex: str) -> None:
     except ClusterUnavailable as exc:
         log.warning("run %s: its namespace could not be deleted: %s", run_hex, exc)
         return
+    ns = namespace_for(run_hex)
     try:
-        delete_namespace(conn, namespace_for(run_hex))
+        _unpause_noted(conn, ns)
+        delete_namespace(conn, ns)
     finally:
         conn.close()
+
+
+def _unpause_noted(conn: Connection, ns: str) -> None:
+    """The node a run paused, as noted on its namespace, running again (best effort)."""
+    from kubernetes import client
+
+    from . import docker
+
+    try:
+        got = client.CoreV1Api(conn.client).read_namespace(ns, _request_timeout=conn.timeout)
+    except Exception:
+        return
+    node = ((got.metadata.annotations or {}) if got.metadata else {}).get(PAUSED_NODE)
+    if node and not docker.unpause(node):
+        log.warning("namespace %s: node %s could not be unpaused: run `docker unpause %s`", ns, node, node)

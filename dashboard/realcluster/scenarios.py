@@ -13,7 +13,10 @@ import time
 from types import SimpleNamespace
 
 from simulator.scenarios import deployment_reconcile as sim_deploy
+from simulator.scenarios import node_failure as sim_node
 from simulator.scenarios import pod_create as sim_pod
+
+from .connect import ClusterUnavailable, describe
 
 # What a hidden step consists of (keys the page translates).
 APISERVER, CONTROLLERS, SCHEDULER = "apiserver", "controller-manager", "scheduler"
@@ -133,7 +136,138 @@ def _deploy_script(run):
 
 DEPLOYMENT_RECONCILE = SimpleNamespace(HIDDEN={}, step_of=_deploy_step, script=_deploy_script)
 
-DRIVERS = {sim_pod.ID: POD_CREATE, sim_deploy.ID: DEPLOYMENT_RECONCILE}
+# -- node-failure -------------------------------------------------------------------------------------
+# A worker node's container is paused with `docker pause` (kind only: dashboard/realcluster/docker.py): its
+# kubelet stops renewing the node's Lease and posting status, exactly the silence the node lifecycle
+# controller reacts to. The run unpauses it at the end, and also when it fails or is cancelled.
+
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
+
+
+def _workers(nodes) -> list[str]:
+    """Ready, schedulable nodes without the control-plane role, by name."""
+    out = []
+    for n in nodes:
+        meta, spec = n.get("metadata") or {}, n.get("spec") or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (n.get("status") or {}).get("conditions") or [])
+        if ready and not spec.get("unschedulable") and CONTROL_PLANE not in (meta.get("labels") or {}):
+            out.append(meta.get("name"))
+    return sorted(out)
+
+
+def _node_preflight(conn) -> None:
+    """Two Ready workers at least (one fails, another takes its Pods), each a kind node container the
+    worker's Docker can pause."""
+    import json
+
+    from kubernetes import client
+
+    from . import docker
+
+    try:
+        resp = client.CoreV1Api(conn.client).list_node(_preload_content=False, _request_timeout=conn.timeout)
+        nodes = json.loads(resp.data).get("items") or []
+    except Exception as exc:
+        raise ClusterUnavailable(describe(exc, conn.context)) from None
+    workers = _workers(nodes)
+    if len(workers) < 2:
+        raise ClusterUnavailable(f"node failure needs at least two Ready worker nodes (one fails, the others take "
+                                 f"over its Pods); the cluster has {len(workers)}")
+    docker.check_nodes(workers)
+
+
+def _node_unreachable(node: dict) -> bool:
+    return any(t.get("key") == sim_node.UNREACHABLE for t in (node.get("spec") or {}).get("taints") or [])
+
+
+def _node_step(run, type_: str, data: dict, obj) -> int | None:
+    victim = getattr(run, "victim", None)
+    if run.driver_phase != 2 or victim is None:
+        return None
+    if type_ == "etcd.put" and data["key"] == f"/registry/minions/{victim}":
+        node = data["value"]
+        if _node_unreachable(node):
+            return 4    # the node lifecycle controller's taint
+        ready = [c.get("status") for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"]
+        if ready and ready[0] != "True":
+            return 3    # Ready: Unknown, "Kubelet stopped posting node status."
+    if type_ == "controller.reconcile" and data.get("controller") == "taint-eviction-controller" \
+            and str(data.get("action", "")).startswith("Marking for deletion"):
+        return 6
+    if type_ == "etcd.put" and data["key"].startswith(f"/registry/pods/{run.ns}/") \
+            and ((data.get("value") or {}).get("metadata") or {}).get("deletionTimestamp"):
+        return 6
+    if type_ == "controller.reconcile" and data.get("controller") == "replicaset" and run.step >= 6 \
+            and str(data.get("action", "")).startswith("Created pod"):
+        return 7
+    return None
+
+
+def _node_script(run):
+    from kubernetes import client
+
+    apps = client.AppsV1Api(run.conn.client)
+    name, replicas, toleration = sim_node.NAME, run.params["replicas"], run.params["toleration_seconds"]
+
+    def pods():
+        return _pods(run, f"{name}-")
+
+    def running():
+        return [p for p in pods() if _running_ready(p)]
+
+    def act(step: int):
+        run.open_step(step)
+        run.driver_phase = step
+
+    act(1)
+    body = sim_node.manifest(replicas, toleration)
+    run.request(f"kubectl create -f web.yaml -n {run.ns}", "POST", f"/apis/apps/v1/namespaces/{run.ns}/deployments",
+                "create", "deployments", lambda **kw: apps.create_namespaced_deployment(run.ns, body, **kw), body=body)
+    yield lambda r: len(running()) == replicas and len(pods()) == replicas
+    yield _pause(PAUSE_S)
+    # The worker with the most of our Pods (the first by name on a tie) fails, as in the simulator.
+    per_node: dict[str, int] = {}
+    for p in running():
+        per_node[p["spec"]["nodeName"]] = per_node.get(p["spec"]["nodeName"], 0) + 1
+    victim = min(per_node, key=lambda n: (-per_node[n], n))
+    doomed = {p["metadata"]["name"] for p in running() if p["spec"]["nodeName"] == victim}
+    run.victim = victim
+    act(2)
+    run.pause_node(victim)
+
+    def replaced(r) -> bool:
+        by_name = {p["metadata"]["name"]: p for p in pods()}
+        evicted = all(n not in by_name or by_name[n]["metadata"].get("deletionTimestamp") for n in doomed)
+        live = running()
+        return evicted and len(live) == replicas and all(p["spec"].get("nodeName") != victim for p in live)
+
+    yield replaced
+    yield _pause(PAUSE_S)
+    act(8)
+    run.unpause_node()
+    if run.paused:
+        raise ClusterUnavailable(f"node {victim} could not be unpaused: run `docker unpause {victim}`")
+
+    def recovered(r) -> bool:
+        node = r.objects["nodes"].get(victim) or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (node.get("status") or {}).get("conditions") or [])
+        return ready and not _node_unreachable(node) and not any(p["spec"].get("nodeName") == victim for p in pods())
+
+    yield recovered
+    yield _pause(PAUSE_S)
+    live = running()
+    return f"{len(live)}/{replicas} Running on {', '.join(sorted({p['spec']['nodeName'] for p in live}))}"
+
+
+NODE_FAILURE = SimpleNamespace(
+    HIDDEN={5: CONTROLLERS}, step_of=_node_step, script=_node_script, preflight=_node_preflight,
+    # The wait the scenario sets on purpose: the node lifecycle controller's grace (40 s in v1.31, 50 s from
+    # v1.32), then the Pods' toleration, then the replacements' start, on top of DASHBOARD_API_RUN_TIMEOUT.
+    extra_seconds=lambda params: params["toleration_seconds"] + 60)
+
+DRIVERS = {sim_pod.ID: POD_CREATE, sim_deploy.ID: DEPLOYMENT_RECONCILE, sim_node.ID: NODE_FAILURE}
 
 
 def get(scenario: str):

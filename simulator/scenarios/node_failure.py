@@ -33,7 +33,9 @@ CATALOG = {
               "unreachable 테인트를 붙이는 과정, Pod의 톨러레이션 시간이 다하기를 기다리는 과정, 그리고 축출된 "
               "Pod의 대체 Pod가 정상 워커에서 시작되는 과정을 따라갑니다.",
     },
-    "backends": ["sim"],
+    # On a real cluster (dashboard/realcluster) the node fails by `docker pause` of its kind container.
+    "backends": ["sim", "api"],
+    "api_pauses_node": True,
     "params": [
         {"name": "replicas", "type": "int", "default": 3, "min": 2, "max": 6,
          "label": {"en": "Replicas", "ko": "복제본 수"}},

@@ -194,6 +194,9 @@ export class Controls {
       note.textContent = gettext("This scenario runs only on the simulator: it needs what a real cluster does not let us do or see (Raft inside etcd, the scheduler's per-node scores, stopping components).");
     } else if (this.backend.value === "api") {
       note.textContent = gettext("Runs for real in a namespace of its own, deleted afterwards. Events marked “real cluster” come from its API server; steps inside the components are marked as not visible. Speed does not apply.");
+      if (s.api_pauses_node) {
+        note.textContent += " " + gettext("The failing node is a kind node container that the dashboard's Celery worker pauses with docker pause and unpauses at the end: this needs a kind cluster and Docker on that worker's machine. The wait is real: about a minute before the node is marked, then the Pods' toleration.");
+      }
     } else {
       note.textContent = "";
     }

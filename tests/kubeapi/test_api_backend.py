@@ -173,6 +173,12 @@ def test_preflight_refuses_a_run_when_the_cluster_cannot_be_used(api_kube):
         assert r.status_code == 409 and "401" in r.json()["error"]["message"], r.text
     finally:
         path.write_text(saved)
+    # Node failure pauses a kind node's container: the cluster answers and has two Ready workers, but this
+    # machine has no Docker (or the nodes are not its containers): refused, saying why.
+    r = start_api(kube, s, "node-failure", {"toleration_seconds": 10})
+    msg = r.json()["error"]["message"]
+    assert r.status_code == 409 and r.json()["error"]["field"] == "backend", r.text
+    assert "node failure" in msg and "ocker" in msg and "two Ready worker" not in msg, msg
     after = s.get(kube.base_url + "/api/runs?limit=200", timeout=10).json()["runs"]
     assert len(after) == len(before), "a refused run was created"
 

@@ -30,3 +30,25 @@ def test_pod_create_on_kind(kind_connection, settings):
                and e["data"]["key"].startswith("/registry/events/")]
     assert reasons[0] == "Scheduled" and {"Created", "Started"} <= set(reasons)
     assert [e["data"]["step"] for e in events if e["type"] == "scenario.step"] == list(range(1, 11))
+
+
+def test_node_failure_on_kind(kind_connection, settings):
+    """A worker's container paused with docker pause: NotReady, the unreachable taint, eviction after the Pods'
+    10 s toleration, replacements on the other worker; the node unpaused and its taint gone at the end."""
+    from dashboard.realcluster import docker
+    from dashboard.realcluster.connect import ClusterUnavailable
+    from dashboard.realcluster.run import ApiRun
+    from dashboard.realcluster.scenarios import NODE_FAILURE
+
+    try:
+        NODE_FAILURE.preflight(kind_connection)
+    except ClusterUnavailable as exc:
+        pytest.skip(f"node failure cannot run on this cluster: {exc}")
+    run = ApiRun("1" * 20 + "kindtest", "node-failure", {"replicas": 3, "toleration_seconds": 10}, 1, kind_connection)
+    events = [ev for ev in run.events() if ev is not None]
+    assert events[-1]["type"] == "scenario.completed", events[-3:]
+    assert [e["data"]["step"] for e in events if e["type"] == "scenario.step"] == list(range(1, 9))
+    assert run.victim and run.paused is None and docker.state(run.victim) == "running"
+    actions = [e["data"]["action"] for e in events if e["type"] == "controller.reconcile"
+               and e["data"]["controller"] == "taint-eviction-controller"]
+    assert any(a.startswith("Marking for deletion Pod") for a in actions)
