@@ -19,10 +19,10 @@ CATEGORY_ALL = {"pods", "services", "replicationcontrollers", "deployments", "re
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUBRESOURCE_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
                      "binding": ["create"], "eviction": ["create"], "finalize": ["update"],
-                     "ephemeralcontainers": ["get", "patch", "update"], "log": ["get"]}
-# Served here besides the registry's subresources (a simulated log).
-EXTRA_SUBRESOURCES = {"pods": ("log",)}
-SUBRESOURCE_KIND = {"scale": ("autoscaling", "v1", "Scale"), "binding": ("", "v1", "Binding"),
+                     "ephemeralcontainers": ["get", "patch", "update"], "log": ["get"], "exec": ["create", "get"]}
+# Served here besides the registry's subresources (a simulated log; exec, for etcdctl in the etcd Pod).
+EXTRA_SUBRESOURCES = {"pods": ("exec", "log")}
+SUBRESOURCE_KIND = {"exec": ("", "v1", "PodExecOptions"), "scale": ("autoscaling", "v1", "Scale"), "binding": ("", "v1", "Binding"),
                     "eviction": ("policy", "v1", "Eviction")}
 
 

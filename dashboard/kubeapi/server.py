@@ -38,7 +38,7 @@ from simulator.apiserver.server import Request, WatchExpired
 from simulator.live import LiveCluster
 from simulator.trace import ref
 
-from . import discovery, events_v1, protobuf, tables
+from . import discovery, events_v1, podexec, protobuf, tables
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,8 @@ class KubeApi:
             verb = _METHOD_VERB[method]
         else:
             return _status(st.method_not_allowed())
+        if sub == "exec" and resource == "pods" and method in ("GET", "POST"):
+            return await podexec.serve(self, request, user, ns, name)
         if sub == "log" and resource == "pods" and verb == "get":
             return await self._log(request, user, ns, name)
         if verb == "watch":

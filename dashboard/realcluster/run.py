@@ -106,6 +106,7 @@ class ApiRun:
         self.driver_phase = 0   # the scenario's act in progress (deployment-reconcile's steps 1, 4, 6, 7)
         self.deadline: float | None = None
         self.paused: str | None = None   # a kind node's container this run paused (node failure)
+        self.victim: str | None = None   # the node that node failure makes fail
 
     # -- events -------------------------------------------------------------------------------------
 

@@ -182,7 +182,7 @@ def _node_unreachable(node: dict) -> bool:
 
 
 def _node_step(run, type_: str, data: dict, obj) -> int | None:
-    victim = getattr(run, "victim", None)
+    victim = run.victim
     if run.driver_phase != 2 or victim is None:
         return None
     if type_ == "etcd.put" and data["key"] == f"/registry/minions/{victim}":

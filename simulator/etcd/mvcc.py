@@ -242,6 +242,10 @@ class MVCCStore:
             self._watchers.append((key, prefix, callback))
         return past
 
+    def unwatch(self, callback: Callable[[WatchEvent], None]) -> None:
+        """Stop delivering to `callback` (a watcher that went away)."""
+        self._watchers = [w for w in self._watchers if w[2] is not callback]
+
     def _notify(self, ev: WatchEvent) -> None:
         for key, prefix, cb in self._watchers:
             if _matches(ev.kv.key, key, prefix):
