@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 
 # Objects' timestamps are this epoch + virtual seconds, so they never depend on the wall clock.
-EPOCH = _dt.datetime(2025, 1, 1, 0, 0, 0, tzinfo=_dt.timezone.utc)
+DEFAULT_EPOCH = EPOCH = _dt.datetime(2025, 1, 1, 0, 0, 0, tzinfo=_dt.timezone.utc)
 EPOCH_NS = int(EPOCH.timestamp()) * 1_000_000_000
 
 
@@ -21,6 +21,11 @@ def set_epoch(epoch: _dt.datetime) -> None:
     EPOCH = epoch.astimezone(_dt.timezone.utc).replace(microsecond=0)
     EPOCH_NS = int(EPOCH.timestamp()) * 1_000_000_000
     _SECONDS.clear()
+
+
+def epoch_if_set() -> str | None:
+    """The epoch in RFC 3339 when it is not the default one (a view needs it to age the objects' timestamps)."""
+    return None if EPOCH == DEFAULT_EPOCH else EPOCH.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _seconds(s: int) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from . import scenarios
+from . import clock, scenarios
 from .cluster import Cluster
 
 # After the scenario's goal is reached, let what was already in flight at that instant finish
@@ -46,7 +46,9 @@ def emit_started(cluster: Cluster, scenario_id: str, seed: int, params: dict) ->
     cluster.tracer.emit("scenario", "scenario", "scenario.started", f"scenario {scenario_id} (seed {seed})", {
         "scenario": scenario_id, "seed": seed, "params": dict(params),
         "nodes": cluster.nodes_summary(), "components": cluster.components_summary(),
-        "etcd": cluster.etcd.shape(), "keys": cluster.etcd.store.keys_summary(), "leases": cluster.leases_summary()})
+        "etcd": cluster.etcd.shape(), "keys": cluster.etcd.store.keys_summary(), "leases": cluster.leases_summary(),
+        # The live cluster stamps objects from its start on the wall clock: the terminals age them from there.
+        **({"epoch": clock.epoch_if_set()} if clock.epoch_if_set() else {})})
 
 
 def _drain(tracer) -> Iterator[dict]:

@@ -12,9 +12,13 @@ def initial() -> dict:
     return {"seq": 0, "t": 0.0, "scenario": None, "status": "pending", "step": 0, "steps_done": [],
             # `api` runs: a real cluster (dashboard/realcluster); its run namespace; the steps it cannot show.
             "backend": "sim", "namespace": TERMINAL_NAMESPACE, "hidden": {},
+            # Virtual second 0 on the wall clock, when objects are stamped from it (live cluster, api runs).
+            "epoch": None,
             "nodes": {}, "components": {}, "pods": {},
             "etcd": {"members": [], "leader": None, "term": 0, "revision": 0, "keys": {},
-                     "status": {}, "quorum": True, "last": None, "watch": []},
+                     "status": {}, "quorum": True, "last": None, "watch": [],
+                     # A real cluster: where its keys come from ("etcdctl" in the etcd Pod, or "watch").
+                     "source": None},
             "k8s_events": [],
             "scheduler": {"cycles": 0, "cycle": None, "queues": {}},
             "apiserver": {"requests": [], "pending": None, "open": {}, "incluster": {}, "codes": {}},
@@ -358,6 +362,7 @@ def apply(st: dict, ev: dict) -> dict:
         st["status"] = "running"
         st["backend"] = data.get("backend") or "sim"
         st["namespace"] = data.get("namespace") or TERMINAL_NAMESPACE
+        st["epoch"] = data.get("epoch")
         st["hidden"] = {}
         st["nodes"] = {n["name"]: {"role": n["role"], "ready": n.get("ready"), "labels": copy.deepcopy(n.get("labels", {})),
                                    "taints": copy.deepcopy(n.get("taints", [])),
@@ -376,7 +381,7 @@ def apply(st: dict, ev: dict) -> dict:
                                           "version": k["version"]} for k in data.get("keys", [])},
                       "status": {m["name"]: {"role": m["role"], "term": m["term"], "commit": m["commit"],
                                              "running": m["running"]} for m in e.get("status", [])},
-                      "quorum": True, "last": None, "watch": []}
+                      "quorum": True, "last": None, "watch": [], "source": e.get("source")}
     elif typ == "controller.reconcile":
         # The controller panel: per controller, the last sync (desired vs current, what it did, its queue)
         # and how many syncs so far (the reconcile loop's turns).

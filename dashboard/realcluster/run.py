@@ -22,17 +22,20 @@ the namespace of the run is deleted when it ends, however it ends.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import logging
 import queue
 import re
 import time
+from collections import deque
 
 from django.conf import settings
 
 from simulator.events import make_event
 
 from .connect import ClusterUnavailable, Connection, describe
+from .etcdtap import PROGRESS, TAP, EtcdTap
 from .watcher import Watcher, object_key, wait_all
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ RUN_LABEL = "k8s-internals-dashboard/run"
 PAUSED_NODE = "k8s-internals-dashboard/paused-node"   # annotation on the run's namespace
 TICK_S = 0.25
 LIST_TIMEOUT_S = 20.0
+TAP_WAIT_S = 1.5      # how long a delivery waits for etcdctl's report of the same write before it goes on alone
 
 # resource -> (registry prefix, kind, apiVersion); the prefixes are the API server's etcd key layout
 # (k8s.io/kubernetes pkg/registry/*/etcd: pods, events, minions for Nodes, deployments, replicasets, leases).
@@ -103,10 +107,20 @@ class ApiRun:
         self.instances = {"apiserver": "apiserver-1", "etcd": "etcd-1", "scheduler": "scheduler-1",
                           "controller-manager": "controller-manager-1"}
         self.namespace_made = False
+        self.ns_created: str | None = None   # the namespace's creationTimestamp: the cluster's clock at the start
         self.driver_phase = 0   # the scenario's act in progress (deployment-reconcile's steps 1, 4, 6, 7)
         self.deadline: float | None = None
         self.paused: str | None = None   # a kind node's container this run paused (node failure)
         self.victim: str | None = None   # the node that node failure makes fail
+        # etcdctl in the etcd Pod (etcdtap.py): what etcd reports per (key, mod_revision), and the deliveries
+        # waiting, in arrival order, for their write's report.
+        self.tap: EtcdTap | None = None
+        self.etcd_pod: str | None = None
+        self.etcd_source = "watch"
+        self.etcd_note = ""
+        self.tap_meta: dict[tuple[str, int], tuple[str, int, int]] = {}
+        self.waiting: deque = deque()
+        self.tap_seen = 0
 
     # -- events -------------------------------------------------------------------------------------
 
@@ -216,21 +230,25 @@ class ApiRun:
                 store[key_name] = obj
                 return
             self.nodes_seen[key_name] = shape
+        told = self.tap_meta.pop((key, rv), None) if rv is not None else None   # etcdctl's report of this write
         if typ == "DELETED":
             store.pop(key_name, None)
             self.emit("etcd", etcd, "etcd.delete", f"DELETE {key} (revision {rv})" + (" [after a relist]" if relist else ""),
-                      {"key": key, "revision": rv, "source": "watch"}, to=("apiserver", api), obj=obj)
+                      {"key": key, "revision": rv, "source": "etcdctl" if told else "watch"}, to=("apiserver", api), obj=obj)
             self.created_rev.pop(key, None)
             self.versions.pop(key, None)
             return
-        if typ == "ADDED" and key not in self.versions:
-            self.created_rev[key], self.versions[key] = rv, 0
-        if key in self.versions:
-            self.versions[key] += 1
+        if told is not None:
+            self.created_rev[key], self.versions[key] = told[1], told[2]
+        else:
+            if typ == "ADDED" and key not in self.versions:
+                self.created_rev[key], self.versions[key] = rv, 0
+            if key in self.versions:
+                self.versions[key] += 1
         store[key_name] = obj
         self.emit("etcd", etcd, "etcd.put", f"PUT {key} (revision {rv})",
                   {"key": key, "revision": rv, "create_revision": self.created_rev.get(key), "mod_revision": rv,
-                   "version": self.versions.get(key), "value": obj, "source": "watch"},
+                   "version": self.versions.get(key), "value": obj, "source": "etcdctl" if told else "watch"},
                   to=("apiserver", api), obj=obj)
         if resource == "pods":
             self._pod(obj)
@@ -354,7 +372,8 @@ class ApiRun:
                 "metadata": {"name": self.ns, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY,
                                                          RUN_LABEL: self.hex}}}
         try:
-            core.create_namespace(body, _request_timeout=self.conn.timeout)
+            made = core.create_namespace(body, _request_timeout=self.conn.timeout, _preload_content=False)
+            self.ns_created = (json.loads(made.data).get("metadata") or {}).get("creationTimestamp")
         except Exception as exc:
             raise ClusterUnavailable(describe(exc, self.conn.context)) from None
         self.namespace_made = True
@@ -394,6 +413,8 @@ class ApiRun:
         for comp in ("apiserver", "etcd", "scheduler", "controller-manager"):
             members = sorted(found.get(comp) or [(self.instances[comp], cp)])
             self.instances[comp] = members[0][0]
+            if comp == "etcd" and found.get("etcd"):
+                self.etcd_pod = members[0][0]
             for name, node in members:
                 out.append({"component": comp, "instance": name, "node": node})
         for n in nodes:
@@ -423,8 +444,12 @@ class ApiRun:
             self.nodes_seen[n["metadata"]["name"]] = _node_shape(n)
         components = self._components(nodes)
         self.t0 = time.monotonic()   # the run's clock starts with the picture of the cluster, as in the simulator
+        # The cluster stamps objects with its own clock: the terminals age them from the run's start on that
+        # clock, which the namespace's creationTimestamp tells (a worker's clock may differ from the cluster's).
+        epoch = self.ns_created or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         members = [c["instance"] for c in components if c["component"] == "etcd"]
         revs = [r for w in self.watchers if (r := _rv({"metadata": {"resourceVersion": w.rv}})) is not None]
+        self._open_tap(min(revs) + 1 if revs else 0)
         self.seq += 1
         self.outbox.append(make_event(self.hex, self.seq, self.now(), "scenario", "scenario", "scenario.started",
                                       f"scenario {self.scenario} on a real cluster (namespace {self.ns})", {
@@ -432,12 +457,35 @@ class ApiRun:
             "components": components,
             # Raft is not visible through the Kubernetes API: one member is shown leading when there is one.
             "etcd": {"members": members, "leader": members[0] if len(members) == 1 else None, "term": None,
+                     "source": self.etcd_source,
                      "revision": max(revs) if revs else 0,
                      "status": [{"name": m, "role": "leader" if len(members) == 1 else "unknown", "term": None,
                                  "commit": None, "applied": None, "last_index": None, "running": True} for m in members]},
             "keys": [],
             "leases": [{"lease": f"kube-system/{n}", "holder": h} for n, h in sorted(self.holders.items()) if h],
-            "backend": "api", "namespace": self.ns}))
+            "backend": "api", "namespace": self.ns, "epoch": epoch}))
+
+    def _wanted(self, key: str) -> bool:
+        """An etcd key the run tells: its namespace's watched objects, Nodes, the leader-election Leases."""
+        if key.startswith("/registry/minions/"):
+            return True
+        if any(key.startswith(f"{REGISTRY[r][0]}{self.ns}/") for r in ("pods", "events", "replicasets", "deployments")):
+            return True
+        return key.startswith("/registry/leases/kube-system/") and key.rsplit("/", 1)[-1] in ELECTIONS
+
+    def _open_tap(self, start_revision: int) -> None:
+        """etcdctl watch in the etcd Pod, when there is one and the user may exec into it."""
+        if self.etcd_pod is None:
+            self.etcd_note = "no etcd Pod in kube-system (a managed control plane?)"
+            return
+        tap = EtcdTap(self.conn, self.etcd_pod, self.queue, self._wanted, start_revision)
+        try:
+            tap.open()
+        except ClusterUnavailable as exc:
+            self.etcd_note = str(exc)
+            log.info("run %s: etcd read through the API server's watch: %s", self.hex, exc)
+            return
+        self.tap, self.etcd_source, self.tap_seen = tap, "etcdctl", start_revision - 1
 
     def events(self):
         """The run's events in order; None while waiting. Cleans up (namespace, watches) however it ends."""
@@ -469,9 +517,11 @@ class ApiRun:
                 try:
                     item = self.queue.get(timeout=TICK_S)
                 except queue.Empty:
+                    self._release()
+                    yield from self._flush()
                     yield from self._out(None)
                     continue
-                self.deliver(*item)
+                self._take(item)
                 self._drain()
             # Deliveries already here, and whatever a watch that is reconnecting has not brought yet, belong to
             # the story (the last status write, an Event): each watch lists once more and delivers the rest.
@@ -482,6 +532,7 @@ class ApiRun:
                     raise ClusterUnavailable(f"the last changes could not be read: "
                                              f"{describe(exc, self.conn.context)}") from None
             self._drain()
+            self._wait_for_tap(TAP_WAIT_S)
             self.seq += 1
             self.outbox.append(make_event(self.hex, self.seq, self.now(), "scenario", "scenario", "scenario.completed",
                                           "scenario completed", {"outcome": outcome, "duration": round(self.now(), 3)}))
@@ -493,9 +544,50 @@ class ApiRun:
         """Map every delivery waiting in the queue."""
         while True:
             try:
-                self.deliver(*self.queue.get_nowait())
+                self._take(self.queue.get_nowait())
             except queue.Empty:
+                break
+        self._release()
+
+    def _take(self, item: tuple) -> None:
+        """A watch delivery, or etcdctl's report of a write. With etcdctl watching, deliveries wait in arrival
+        order until etcd's own report of their write is here (or etcdctl has passed its revision, or
+        TAP_WAIT_S went by): the etcd event then carries etcd's create_revision and version."""
+        if item[0] == TAP:
+            _, typ, key, created, mod, version = item
+            if typ == PROGRESS:
+                self.tap_seen = max(self.tap_seen, mod)
+            else:
+                self.tap_meta[(key, mod)] = (typ, created, version)
+                while len(self.tap_meta) > 10000:   # reports no delivery claimed (a write of a key not watched)
+                    del self.tap_meta[next(iter(self.tap_meta))]
+            return
+        if self.tap is None:
+            self.deliver(*item)
+        else:
+            self.waiting.append((time.monotonic(), item))
+
+    def _release(self, force: bool = False) -> None:
+        tap, now = self.tap, time.monotonic()
+        while self.waiting:
+            since, item = self.waiting[0]
+            rv = _rv(item[2])
+            if not (force or tap is None or tap.failed or rv is None or rv <= self.tap_seen
+                    or now - since > TAP_WAIT_S):
                 return
+            self.waiting.popleft()
+            self.deliver(*item)
+
+    def _wait_for_tap(self, seconds: float) -> None:
+        """At the end: give etcdctl a moment to report the last writes, then let every delivery go."""
+        until = time.monotonic() + seconds
+        while self.waiting and self.tap is not None and not self.tap.failed and time.monotonic() < until:
+            try:
+                self._take(self.queue.get(timeout=0.1))
+            except queue.Empty:
+                pass
+            self._release()
+        self._release(force=True)
 
     def _flush(self):
         out, self.outbox = self.outbox, []
@@ -539,6 +631,8 @@ class ApiRun:
     def close(self) -> None:
         for w in self.watchers:
             w.stop()
+        if self.tap is not None:
+            self.tap.stop()
         if self.paused:
             self.unpause_node()
             if self.paused:

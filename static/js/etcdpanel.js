@@ -94,7 +94,9 @@ export class EtcdPanel {
       raftHidden ? gettext("term: not visible") : interpolate(gettext("term %(term)s"), { term: etcd.term }), " · ",
       etcd.leader ? interpolate(gettext("leader: %(name)s"), { name: etcd.leader }) : gettext("no leader"));
     box.append(head);
-    if (raftHidden) {
+    if (raftHidden && etcd.source === "etcdctl") {
+      box.append(el("p", "etcd-real", gettext("A real cluster: each write's key, revision and version come from etcd itself, read with etcdctl watch in the etcd Pod, as in the lesson. Raft (terms, votes, log) stays inside etcd and is not shown.")));
+    } else if (raftHidden) {
       box.append(el("p", "etcd-real", gettext("A real cluster: revisions are the objects' resourceVersions as the API server's watch reports them. Raft (terms, votes, log) is inside etcd and is not shown through the Kubernetes API.")));
     }
     if (!etcd.quorum) {

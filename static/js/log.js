@@ -11,6 +11,7 @@ const SOURCE_TEXT = {
   watch: () => gettext("Seen in the API server's watch; the etcd key and revision follow from the object (resourceVersion is etcd's mod_revision)."),
   event: () => gettext("Reported by the component as a Kubernetes Event; the step itself happened inside the component."),
   client: () => gettext("The dashboard's own request to the real API server, and its answer."),
+  etcdctl: () => gettext("Reported by etcd itself: etcdctl watch in the etcd Pod saw this write (its key, revisions and version); the object shown is the one the API server's watch delivered."),
 };
 
 function line(ev) {

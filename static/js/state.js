@@ -7,9 +7,9 @@ const K8S_EVENTS_KEPT = 200;
 export function initial() {
   return {
     seq: 0, t: 0.0, scenario: null, status: "pending", step: 0, steps_done: [],
-    backend: "sim", namespace: TERMINAL_NAMESPACE, hidden: {},
+    backend: "sim", namespace: TERMINAL_NAMESPACE, hidden: {}, epoch: null,
     nodes: {}, components: {}, pods: {},
-    etcd: { members: [], leader: null, term: 0, revision: 0, keys: {}, status: {}, quorum: true, last: null, watch: [] },
+    etcd: { members: [], leader: null, term: 0, revision: 0, keys: {}, status: {}, quorum: true, last: null, watch: [], source: null },
     k8s_events: [],
     scheduler: { cycles: 0, cycle: null, queues: {} },
     apiserver: { requests: [], pending: null, open: {}, incluster: {}, codes: {} },
@@ -368,6 +368,7 @@ export function apply(st, ev) {
       st.status = "running";
       st.backend = d.backend || "sim";
       st.namespace = d.namespace || TERMINAL_NAMESPACE;
+      st.epoch = d.epoch ?? null;
       st.hidden = {};
       st.nodes = {};
       for (const n of d.nodes || []) {
@@ -394,7 +395,7 @@ export function apply(st, ev) {
       st.etcd = {
         // term: null when not known (a real cluster's Raft is not visible), as in state.py
         members: [...(etcd.members || [])], leader: etcd.leader ?? null, term: "term" in etcd ? etcd.term : 0,
-        revision: etcd.revision ?? 0, keys, status, quorum: true, last: null, watch: [],
+        revision: etcd.revision ?? 0, keys, status, quorum: true, last: null, watch: [], source: etcd.source ?? null,
       };
       break;
     }

@@ -30,10 +30,14 @@ export function humanDuration(seconds) {
   return `${Math.trunc(hours / 24 / 365)}y`;
 }
 
+// Virtual second 0: the simulator's fixed epoch, or the wall-clock moment a live cluster or a real cluster's
+// run started (state.epoch), since their objects carry wall-clock timestamps.
+let epochMs = EPOCH_MS;
+
 // Seconds from `stamp` (RFC 3339) to the line's time t (seconds on the run's clock).
 function since(stamp, t) {
   if (!stamp) return "<unknown>";
-  const at = (Date.parse(stamp) - EPOCH_MS) / 1000;
+  const at = (Date.parse(stamp) - epochMs) / 1000;
   return Number.isNaN(at) ? "<unknown>" : humanDuration(t - at);
 }
 
@@ -109,9 +113,11 @@ export class TerminalsPanel {
     }
   }
 
-  // An `api` run watches its own namespace on a real cluster, and etcd only through the API server's watch.
+  // An `api` run watches its own namespace on a real cluster, and etcd with etcdctl in the etcd Pod (or, when
+  // that cannot run, through the API server's watch).
   titles(state) {
-    const key = `${state.backend}|${state.namespace}`;
+    const etcdSource = (state.etcd && state.etcd.source) || "";
+    const key = `${state.backend}|${state.namespace}|${etcdSource}`;
     if (key === this.titleKey) return;
     this.titleKey = key;
     const real = state.backend === "api";
@@ -119,13 +125,21 @@ export class TerminalsPanel {
       const title = this.root.querySelector(`.term[data-term="${t.id}"] .term-title`);
       let text = `$ ${t.command}`;
       if (real && t.id !== "etcd") text = `$ ${t.command.replace(" -w", ` -n ${state.namespace} -w`)}`;
-      if (real && t.id === "etcd") text += ` · ${gettext("keys from the API watch, etcd not read directly")}`;
+      if (real && t.id === "etcd") {
+        text += ` · ${etcdSource === "etcdctl" ? gettext("run in the etcd Pod with kubectl exec")
+          : gettext("keys from the API watch, etcd not read directly")}`;
+      }
       title.textContent = text;
     }
   }
 
   render(state) {
     this.titles(state);
+    const epoch = state.epoch ? Date.parse(state.epoch) : EPOCH_MS;
+    if (!Number.isNaN(epoch) && epoch !== epochMs) {
+      epochMs = epoch;
+      for (const t of TERMINALS) this.screens[t.id].count = -1;   // every age changes: redraw
+    }
     const terms = state.terminals || { pods: [], events: [], etcd: [] };
     for (const t of TERMINALS) {
       const rows = terms[t.id] || [];

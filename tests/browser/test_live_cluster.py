@@ -21,6 +21,13 @@ def test_kubectl_run_appears_on_the_projected_page(kube, new_page):
     kube.kubectl("run", "projected", "--image=nginx:alpine")
     line = teacher.locator('#pod-status .pod-line[data-pod="default/projected"]')
     expect(line).to_have_attribute("data-phase", "Running", timeout=60_000)
+    # The terminals age the live cluster's objects from its own start (its clock is the wall clock's): the
+    # Pod's AGE and the Events' LAST SEEN are seconds, not "<invalid>" (a date in the future) or years.
+    pods_term = teacher.locator('.term[data-term="pods"] .term-screen')
+    expect(pods_term).to_contain_text("projected")
+    row = next(ln for ln in pods_term.inner_text().splitlines() if ln.startswith("projected"))
+    assert row.split()[-1].endswith("s") and "<invalid>" not in row and "d" not in row.split()[-1], row
+    assert "<invalid>" not in teacher.locator('.term[data-term="events"] .term-screen').inner_text()
     screenshot(teacher, "live-cluster-instructor")
     # The student's page follows the presenter to the live cluster, in Korean.
     expect(student.locator("#run-status .run-title")).to_contain_text("실습 클러스터 (kubectl)", timeout=20_000)

@@ -84,7 +84,10 @@ def test_pod_create_on_the_api_backend_tells_the_simulators_story(api_kube):
     assert {e["data"]["step"] for e in steps if "hidden" in e["data"]} == {2, 3, 5, 6}
     # Everything observed carries its source; component events derived from Kubernetes Events say so.
     sources = {e["type"]: e["data"].get("source") for e in api if not e["type"].startswith("scenario.")}
-    assert sources["kubectl.request"] == "client" and sources["etcd.put"] == "watch"
+    assert sources["kubectl.request"] == "client" and sources["etcd.put"] == "etcdctl"
+    # etcd read the lesson's way: etcdctl watch in the etcd Pod (kubectl exec), every write joined with it.
+    assert started["data"]["etcd"]["source"] == "etcdctl"
+    assert {e["data"]["source"] for e in api if e["type"] in ("etcd.put", "etcd.delete")} == {"etcdctl"}
     assert sources["scheduler.bind"] == "event" and sources["container-runtime.container.started"] == "event"
     bind = next(e for e in api if e["type"] == "scheduler.bind")
     assert bind["data"]["node"] in ("worker-1", "worker-2")
@@ -92,6 +95,10 @@ def test_pod_create_on_the_api_backend_tells_the_simulators_story(api_kube):
     puts = [e for e in api if e["type"] == "etcd.put" and e["data"]["key"].startswith("/registry/pods/")]
     assert {e["data"]["key"] for e in puts} == {f"/registry/pods/{ns}/web"}
     assert [e["data"]["version"] for e in puts] == list(range(1, len(puts) + 1))
+    assert {e["data"]["create_revision"] for e in puts} == {puts[0]["data"]["revision"]}
+    # The terminals' clock: the cluster's own, from the namespace's creationTimestamp, at or before the Pod's.
+    epoch = started["data"]["epoch"]
+    assert epoch.endswith("Z") and epoch <= puts[0]["data"]["value"]["metadata"]["creationTimestamp"]
     assert all(a["data"]["revision"] < b["data"]["revision"] for a, b in zip(puts, puts[1:]))
     # The run's namespace is gone afterwards (Terminating or deleted).
     out = kube.kubectl("get", "namespace", ns, "-o", "jsonpath={.status.phase}", check=False)

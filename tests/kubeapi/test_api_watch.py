@@ -227,3 +227,27 @@ def test_a_run_whose_watches_are_cut_and_expired_mid_run_loses_nothing(server):
     assert pods.relisted == 1 and sum(w.reconnects for w in run.watchers) >= 1
     assert story(cut) == story(calm)
     assert story(cut)[0] == ["Pending", "Running"]
+    # etcdctl's exec through the proxy was cut too: the run went on with the API server's revisions.
+    assert run.tap is not None and run.tap.failed
+    sources = [e["data"]["source"] for e in cut if e["type"] == "etcd.put"]
+    assert sources[0] == "etcdctl" and sources[-1] == "watch", sources
+    assert {e["data"]["source"] for e in calm if e["type"] == "etcd.put"} == {"etcdctl"}
+
+
+def test_without_etcdctl_the_run_reads_revisions_from_the_api_servers_watch(server, monkeypatch):
+    """etcdctl cannot reach etcd (here: no client certificate, so it gives up after its dial timeout): the run
+    says where its revisions come from and tells the same story from the API server's watch."""
+    from dashboard.realcluster import etcdtap
+    from dashboard.realcluster.connect import Connection
+    from dashboard.realcluster.run import ApiRun
+
+    monkeypatch.setattr(etcdtap, "FLAGS", ["--dial-timeout=100ms"])
+    conn = Connection(api_client(server["port"]), "test", (5.0, 10.0))
+    run = ApiRun("0a" * 16, "pod-create", {"pod_name": "untapped", "image": "nginx"}, 1, conn)
+    events = [ev for ev in run.events() if ev is not None]
+    assert events[-1]["type"] == "scenario.completed" and run.tap is None
+    assert "context deadline exceeded" in run.etcd_note
+    assert events[0]["data"]["etcd"]["source"] == "watch"
+    puts = [e for e in events if e["type"] == "etcd.put" and "/pods/" in e["data"]["key"]]
+    assert puts and {e["data"]["source"] for e in puts} == {"watch"}
+    assert [e["data"]["version"] for e in puts] == list(range(1, len(puts) + 1))
