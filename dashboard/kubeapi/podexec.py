@@ -59,6 +59,20 @@ def _not_found_in_path(cid: str, program: str) -> dict:
                       f"container process: exec: \"{program}\": executable file not found in $PATH: unknown", {})
 
 
+def container_of(pod: dict, name: str, asked: str | None) -> tuple[str, dict, dict | None]:
+    """The container a pods/log or pods/exec request means (the only one when none is named), the Pod's
+    container statuses by name, and the 400 Status when the name is missing or wrong."""
+    containers = [c["name"] for c in pod["spec"].get("containers") or []]
+    want = asked or (containers[0] if len(containers) == 1 else "")
+    statuses = {c["name"]: c for c in (pod.get("status") or {}).get("containerStatuses") or []}
+    if not want:
+        return want, statuses, st.bad_request(f"a container name must be specified for pod {name}, choose one of: "
+                                              f"[{' '.join(containers)}]")
+    if want not in containers:
+        return want, statuses, st.bad_request(f"container {want} is not valid for pod {name}")
+    return want, statuses, None
+
+
 async def serve(server, request: web.Request, user, ns: str, name: str) -> web.StreamResponse:
     live = server.live
     for verb in ("get", "create") if request.method == "GET" else ("create",):
@@ -71,14 +85,9 @@ async def serve(server, request: web.Request, user, ns: str, name: str) -> web.S
     argv = request.query.getall("command", [])
     if not argv:
         return _reply(st.bad_request("you must specify at least 1 command"))
-    containers = [c["name"] for c in pod["spec"].get("containers") or []]
-    want = request.query.get("container") or (containers[0] if len(containers) == 1 else "")
-    if not want:
-        return _reply(st.bad_request(f"a container name must be specified for pod {name}, choose one of: "
-                                            f"[{' '.join(containers)}]"))
-    if want not in containers:
-        return _reply(st.bad_request(f"container {want} is not valid for pod {name}"))
-    statuses = {c["name"]: c for c in (pod.get("status") or {}).get("containerStatuses") or []}
+    want, statuses, refused = container_of(pod, name, request.query.get("container"))
+    if refused:
+        return _reply(refused)
     state = (statuses.get(want) or {}).get("state") or {}
     if "running" not in state:
         return _reply(st.bad_request(f'container not found ("{want}")'))

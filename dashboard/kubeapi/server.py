@@ -417,14 +417,9 @@ class KubeApi:
         pod = self.live.cluster.get(registry.key("pods", ns, name))
         if pod is None:
             return _status(st.not_found("pods", name))
-        containers = [c["name"] for c in pod["spec"].get("containers") or []]
-        want = request.query.get("container") or (containers[0] if len(containers) == 1 else "")
-        if not want:
-            return _status(st.bad_request(f"a container name must be specified for pod {name}, choose one of: "
-                                          f"[{' '.join(containers)}]"))
-        if want not in containers:
-            return _status(st.bad_request(f"container {want} is not valid for pod {name}"))
-        statuses = {c["name"]: c for c in (pod.get("status") or {}).get("containerStatuses") or []}
+        want, statuses, refused = podexec.container_of(pod, name, request.query.get("container"))
+        if refused:
+            return _status(refused)
         cid = (statuses.get(want) or {}).get("containerID", "")
         node = pod["spec"].get("nodeName")
         runtime = self.live.cluster.runtimes.get(node) if node else None

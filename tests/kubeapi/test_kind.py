@@ -25,6 +25,9 @@ def test_pod_create_on_kind(kind_connection, settings):
     run = ApiRun("0" * 20 + "kindtest", "pod-create", {"pod_name": "kind-check", "image": "nginx"}, 1, kind_connection)
     events = [ev for ev in run.events() if ev is not None]
     assert events[0]["type"] == "scenario.started" and events[0]["data"]["backend"] == "api"
+    # etcd read with etcdctl in kubeadm's etcd Pod (its values are protobuf there; only keys and revisions are used).
+    assert events[0]["data"]["etcd"]["source"] == "etcdctl", run.etcd_note
+    assert "etcdctl" in {e["data"]["source"] for e in events if e["type"] == "etcd.put"}
     assert events[-1]["type"] == "scenario.completed" and events[-1]["data"]["outcome"] == "Running"
     reasons = [e["data"]["value"]["reason"] for e in events if e["type"] == "etcd.put"
                and e["data"]["key"].startswith("/registry/events/")]
