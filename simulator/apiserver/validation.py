@@ -112,27 +112,27 @@ def path_segment_msgs(s: str) -> list[str]:
 
 
 def qualified_name_msgs(s: str) -> list[str]:
-    """IsQualifiedName: [prefix/]name."""
+    """IsQualifiedName: [prefix/]name (k8s.io/apimachinery/pkg/util/validation/validation.go). An empty prefix
+    does not stop the name's checks, and an empty name fails both the non-empty and the pattern check."""
     parts = s.split("/")
+    out = []
     if len(parts) == 1:
         name = parts[0]
-        prefix = None
     elif len(parts) == 2:
         prefix, name = parts
         if not prefix:
-            return ["prefix part must be non-empty"]
+            out.append("prefix part must be non-empty")
+        else:
+            out += ["prefix part " + m for m in dns1123_subdomain_msgs(prefix)]
     else:
         return ["a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
                 "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
                 f"validation is '{_QNAME}') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
-    out = []
-    if prefix is not None:
-        out += ["prefix part " + m for m in dns1123_subdomain_msgs(prefix)]
     if not name:
         out.append("name part must be non-empty")
     elif len(name) > 63:
         out.append("name part must be no more than 63 characters")
-    if name and not _QNAME_RE.match(name):
+    if not _QNAME_RE.match(name):
         out.append(QNAME_ERR)
     return out
 

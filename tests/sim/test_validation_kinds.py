@@ -331,3 +331,13 @@ def test_pod_update_compares_decoded_objects():
            "spec": {"containers": [{"name": "a", "image": "a:1"}]}}
     set_defaults("Pod", new)
     assert validate("Pod", new, stored) == []
+
+
+def test_qualified_names_are_checked_as_apimachinery_checks_them():
+    """IsQualifiedName: an empty prefix does not end the checks; an empty name part fails both rules."""
+    from simulator.apiserver.validation import QNAME_ERR, qualified_name_msgs
+
+    assert qualified_name_msgs("example.com/app") == [] and qualified_name_msgs("app") == []
+    assert qualified_name_msgs("/") == ["prefix part must be non-empty", "name part must be non-empty", QNAME_ERR]
+    assert qualified_name_msgs("a/") == ["name part must be non-empty", QNAME_ERR]
+    assert qualified_name_msgs("/-a") == ["prefix part must be non-empty", QNAME_ERR]
