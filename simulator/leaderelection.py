@@ -69,8 +69,9 @@ class LeaderElector:
         else:
             self.client = api
         self.lock_name, self.namespace = lock_name, namespace
-        host = hostname or getattr(component, "node", None) or "control-plane"
-        self.identity = identity or f"{host}_{ids.uid(rng)}"
+        self.host = hostname or getattr(component, "node", None) or "control-plane"
+        self.identity = identity or f"{self.host}_{ids.uid(rng)}"
+        self.restarts = 0
         self.event_source = event_source or lock_name
         self.on_started_leading = on_started_leading or getattr(component, "on_started_leading", None) or (lambda: None)
         self.on_stopped_leading = on_stopped_leading or getattr(component, "on_stopped_leading", None) or (lambda: None)
@@ -93,7 +94,15 @@ class LeaderElector:
             return
         self.running = True
         self._gen += 1
-        if self._cache is not None and not self.leading:
+        if self._gen > 1:
+            # A restarted process: kube-scheduler and kube-controller-manager make their identity from the
+            # hostname and a fresh UUID at every start (cmd/kube-scheduler/app/server.go, controllermanager.go:
+            # id = hostname + "_" + string(uuid.NewUUID())), so the Lease the old process held is someone
+            # else's now - the new one waits for it to expire (or a standby takes it), as a real restart does.
+            self.restarts += 1
+            self.identity = f"{self.host}_{ids.uid(self.rng)}"
+            self.observed_record, self.observed_time, self.observed_rv = None, 0.0, None
+        elif self._cache is not None and not self.leading:
             # A cluster that was running before the scenario: if the Lease (as the API server has it) is
             # held by this very identity, this instance is the sitting leader - it leads at once and only
             # keeps renewing (its informers were synced long ago; no new Event).

@@ -150,3 +150,28 @@ def test_ha_cluster_takeover_through_the_real_api_server():
     assert lease["spec"]["leaseTransitions"] == 1
     evs = [e for e in c.tracer.buffer if e["type"] == "leaderelection" and e["data"]["action"] == "acquired"]
     assert len(evs) == 1 and evs[0]["instance"] == leaders[0].instance
+
+
+def test_a_restarted_leader_has_a_new_identity_and_waits_for_its_old_lease():
+    """The only candidate's process restarts: kube-scheduler and kube-controller-manager take hostname + a new
+    UUID at every start, so the old Lease is another identity's and must expire before the new process leads."""
+    env, tracer, api, comps, els = setup(1)
+    (el,) = els
+    el.start()
+    env.run_until(10)
+    assert el.is_leader()
+    old = el.identity
+    el.stop()
+    t_stop = env.now
+    el.start()
+    assert el.identity != old and el.identity.split("_")[0] == old.split("_")[0]
+    t = t_stop
+    while not el.is_leader() and t < t_stop + 40:
+        t += 0.1
+        env.run_until(t)
+    # Not before the old holder's lease (renewed at most 2 s before the stop) has run out.
+    assert el.is_leader() and 13 <= t - t_stop <= 15 + 2 * 2.2 + 0.5
+    lease = api.get(LEASE)
+    assert lease["spec"]["holderIdentity"] == el.identity and lease["spec"]["leaseTransitions"] == 1
+    msgs = [e["message"] for e in api.list("/registry/events/kube-system/") if e["reason"] == "LeaderElection"]
+    assert msgs == [f"{old} became leader", f"{el.identity} became leader"]
