@@ -29,7 +29,7 @@ class EventType:
 
 _TYPES = (
     EventType("scenario.started", "scenario", "scenario", (), "A scenario run begins; the cluster as it stands before the first action.",
-              ("scenario", "seed", "params", "nodes", "components", "etcd", "keys", "leases", "backend", "namespace")),
+              ("scenario", "seed", "params", "nodes", "components", "etcd", "keys", "leases", "backend", "namespace", "epoch")),
     EventType("scenario.step", "scenario", "scenario", tuple(range(1, 11)), "Step n of the scenario begins (a checkpoint for step-by-step presenting).",
               ("step", "hidden")),
     EventType("scenario.completed", "scenario", "scenario", (), "The scenario reached its end state.", ("outcome", "duration")),
