@@ -17,8 +17,9 @@ def initial() -> dict:
             "nodes": {}, "components": {}, "pods": {},
             "etcd": {"members": [], "leader": None, "term": 0, "revision": 0, "keys": {},
                      "status": {}, "quorum": True, "last": None, "watch": [],
-                     # A real cluster: where its keys come from ("etcdctl" in the etcd Pod, or "watch").
-                     "source": None},
+                     # A real cluster: where its keys come from ("etcdctl" in the etcd Pod, or "watch"), and
+                     # why not etcdctl when it could not be used.
+                     "source": None, "source_note": None},
             "k8s_events": [],
             "scheduler": {"cycles": 0, "cycle": None, "queues": {}},
             "apiserver": {"requests": [], "pending": None, "open": {}, "incluster": {}, "codes": {}},
@@ -381,7 +382,8 @@ def apply(st: dict, ev: dict) -> dict:
                                           "version": k["version"]} for k in data.get("keys", [])},
                       "status": {m["name"]: {"role": m["role"], "term": m["term"], "commit": m["commit"],
                                              "running": m["running"]} for m in e.get("status", [])},
-                      "quorum": True, "last": None, "watch": [], "source": e.get("source")}
+                      "quorum": True, "last": None, "watch": [], "source": e.get("source"),
+                      "source_note": e.get("source_note")}
     elif typ == "controller.reconcile":
         # The controller panel: per controller, the last sync (desired vs current, what it did, its queue)
         # and how many syncs so far (the reconcile loop's turns).

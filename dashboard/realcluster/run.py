@@ -457,7 +457,7 @@ class ApiRun:
             "components": components,
             # Raft is not visible through the Kubernetes API: one member is shown leading when there is one.
             "etcd": {"members": members, "leader": members[0] if len(members) == 1 else None, "term": None,
-                     "source": self.etcd_source,
+                     "source": self.etcd_source, "source_note": self.etcd_note or None,
                      "revision": max(revs) if revs else 0,
                      "status": [{"name": m, "role": "leader" if len(members) == 1 else "unknown", "term": None,
                                  "commit": None, "applied": None, "last_index": None, "running": True} for m in members]},

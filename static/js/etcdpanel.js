@@ -59,7 +59,7 @@ export class EtcdPanel {
 
   render(state) {
     const etcd = state.etcd;
-    const m = JSON.stringify([etcd.members, etcd.status, etcd.leader, etcd.term, etcd.quorum, etcd.revision]);
+    const m = JSON.stringify([etcd.members, etcd.status, etcd.leader, etcd.term, etcd.quorum, etcd.revision, etcd.source, etcd.source_note]);
     if (m !== this.sig.members) { this.sig.members = m; this.renderMembers(etcd); }
     const t = `${etcd.revision}|${etcd.last ? etcd.last.revision : 0}`;
     if (t !== this.sig.tree) this.treeSoon(etcd, t);
@@ -98,6 +98,9 @@ export class EtcdPanel {
       box.append(el("p", "etcd-real", gettext("A real cluster: each write's key, revision and version come from etcd itself, read with etcdctl watch in the etcd Pod, as in the lesson. Raft (terms, votes, log) stays inside etcd and is not shown.")));
     } else if (raftHidden) {
       box.append(el("p", "etcd-real", gettext("A real cluster: revisions are the objects' resourceVersions as the API server's watch reports them. Raft (terms, votes, log) is inside etcd and is not shown through the Kubernetes API.")));
+      if (etcd.source_note) {
+        box.append(el("p", "etcd-real etcd-real-why", interpolate(gettext("etcdctl in the etcd Pod could not be used: %(reason)s"), { reason: etcd.source_note })));
+      }
     }
     if (!etcd.quorum) {
       const q = el("p", "etcd-noquorum", `⚠ ${gettext("No quorum: fewer than a majority of the members are running, so no write can commit.")}`);

@@ -9,7 +9,7 @@ export function initial() {
     seq: 0, t: 0.0, scenario: null, status: "pending", step: 0, steps_done: [],
     backend: "sim", namespace: TERMINAL_NAMESPACE, hidden: {}, epoch: null,
     nodes: {}, components: {}, pods: {},
-    etcd: { members: [], leader: null, term: 0, revision: 0, keys: {}, status: {}, quorum: true, last: null, watch: [], source: null },
+    etcd: { members: [], leader: null, term: 0, revision: 0, keys: {}, status: {}, quorum: true, last: null, watch: [], source: null, source_note: null },
     k8s_events: [],
     scheduler: { cycles: 0, cycle: null, queues: {} },
     apiserver: { requests: [], pending: null, open: {}, incluster: {}, codes: {} },
@@ -396,6 +396,7 @@ export function apply(st, ev) {
         // term: null when not known (a real cluster's Raft is not visible), as in state.py
         members: [...(etcd.members || [])], leader: etcd.leader ?? null, term: "term" in etcd ? etcd.term : 0,
         revision: etcd.revision ?? 0, keys, status, quorum: true, last: null, watch: [], source: etcd.source ?? null,
+        source_note: etcd.source_note ?? null,
       };
       break;
     }

@@ -248,6 +248,7 @@ def test_without_etcdctl_the_run_reads_revisions_from_the_api_servers_watch(serv
     assert events[-1]["type"] == "scenario.completed" and run.tap is None
     assert "context deadline exceeded" in run.etcd_note
     assert events[0]["data"]["etcd"]["source"] == "watch"
+    assert "context deadline exceeded" in events[0]["data"]["etcd"]["source_note"]
     puts = [e for e in events if e["type"] == "etcd.put" and "/pods/" in e["data"]["key"]]
     assert puts and {e["data"]["source"] for e in puts} == {"watch"}
     assert [e["data"]["version"] for e in puts] == list(range(1, len(puts) + 1))
