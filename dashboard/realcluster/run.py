@@ -443,13 +443,13 @@ class ApiRun:
                             "ready": _ready(n)})
             self.nodes_seen[n["metadata"]["name"]] = _node_shape(n)
         components = self._components(nodes)
+        revs = [r for w in self.watchers if (r := _rv({"metadata": {"resourceVersion": w.rv}})) is not None]
+        self._open_tap(min(revs) + 1 if revs else 0)
         self.t0 = time.monotonic()   # the run's clock starts with the picture of the cluster, as in the simulator
         # The cluster stamps objects with its own clock: the terminals age them from the run's start on that
         # clock, which the namespace's creationTimestamp tells (a worker's clock may differ from the cluster's).
         epoch = self.ns_created or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         members = [c["instance"] for c in components if c["component"] == "etcd"]
-        revs = [r for w in self.watchers if (r := _rv({"metadata": {"resourceVersion": w.rv}})) is not None]
-        self._open_tap(min(revs) + 1 if revs else 0)
         self.seq += 1
         self.outbox.append(make_event(self.hex, self.seq, self.now(), "scenario", "scenario", "scenario.started",
                                       f"scenario {self.scenario} on a real cluster (namespace {self.ns})", {
