@@ -410,16 +410,20 @@ class Etcdctl:
         if req.key == "" and not req.prefix:
             raise CommandError(ERR_EMPTY_KEY)
 
+    def get(self, req: Request) -> tuple[list[KeyValue], list[KeyValue]]:
+        """A get's keys in range, and those shown (after --limit). Raises CommandError."""
+        self._check_key(req)
+        kvs = self._live_range(req, self._check_read_rev(req.rev))
+        return kvs, (kvs[:req.limit] if req.limit > 0 else kvs)
+
     def top_level(self, req: Request) -> dict:
+        if req.kind == "get":
+            kvs, shown = self.get(req)
+            return _range_json(self.store.revision, shown, len(kvs), len(shown) < len(kvs), req.keys_only)
         self._check_key(req)
         if req.kind == "put":
             kv = self.store.put(req.key, req.value)
             return _omit_empty([("header", _header(kv.mod_revision))])
-        if req.kind == "get":
-            rev = self._check_read_rev(req.rev)
-            kvs = self._live_range(req, rev)
-            shown = kvs[:req.limit] if req.limit > 0 else kvs
-            return _range_json(self.store.revision, shown, len(kvs), len(shown) < len(kvs), req.keys_only)
         # del: one revision for everything it deletes
         victims = [kv.key for kv in self._live_range(req, None)]
         if victims:

@@ -24,9 +24,9 @@ Exit codes: 0, or 1 with `Error: ...` on stderr (etcdctl's ExitError).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .etcd.mvcc import KeyValue, MVCCStore, WatchEvent
+from .etcd.mvcc import MVCCStore, WatchEvent
 from .etcdctl import (CLUSTER_ID, MEMBER_ID, RAFT_TERM, CommandError, Etcdctl, _dump, _header, _kv_json,
                       parse_request)
 
@@ -50,7 +50,6 @@ class Invocation:
     json: bool = False
     tls: bool = False                # the client certificate flags name the kubeadm files
     dial_timeout: float = DIAL_TIMEOUT_S
-    flags: dict = field(default_factory=dict)
 
 
 def parse(argv: list[str]) -> Invocation:
@@ -88,7 +87,7 @@ def parse(argv: list[str]) -> Invocation:
     seconds = float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[m.group(2)]
     cert, key = flags.get("cert"), flags.get("key")
     tls = flags.get("cacert") == CA and cert in PAIRS and PAIRS[cert] == key
-    return Invocation(words, fmt == "json", tls, seconds, flags)
+    return Invocation(words, fmt == "json", tls, seconds)
 
 
 class PodEtcdctl:
@@ -116,21 +115,15 @@ class PodEtcdctl:
             return f"{mid}, started, {self.member}, https://{self.ip}:2380, https://{self.ip}:2379, false\n"
         if cmd == "get":
             req = parse_request(words)
-            out = self.reader.top_level(req)
             if inv.json:
-                return _dump(out) + "\n"
-            shown = self._shown(req)
+                return _dump(self.reader.top_level(req)) + "\n"
+            _, shown = self.reader.get(req)
             return "".join(f"{kv.key}\n{'' if req.keys_only else kv.value}\n" for kv in shown)
         if cmd in ("put", "del", "txn", "compaction", "defrag", "snapshot", "lease", "elect", "lock"):
             raise CommandError(READ_ONLY)
         if cmd == "watch":
             raise CommandError("watch streams: use watch_request")   # the server streams it
         raise CommandError(f'unknown command "{cmd}" for "etcdctl"')
-
-    def _shown(self, req) -> list[KeyValue]:
-        rev = self.reader._check_read_rev(req.rev)
-        kvs = self.reader._live_range(req, rev)
-        return kvs[:req.limit] if req.limit > 0 else kvs
 
     # -- watch --
     @staticmethod

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import posixpath
+from collections import deque
 
 from aiohttp import WSMsgType, web
 
@@ -40,7 +41,9 @@ UNMODELLED = ("k8s-internals-dashboard: the simulated container {c!r} runs no pr
 
 
 def _reply(status: dict) -> web.Response:
-    return web.json_response(status, status=status["code"])
+    from .server import _status   # (server imports this module)
+
+    return _status(status)
 
 
 def _exit_status(code: int, argv: list[str]) -> dict:
@@ -96,7 +99,8 @@ async def serve(server, request: web.Request, user, ns: str, name: str) -> web.S
             "this simulated cluster serves exec over WebSocket only (subprotocol v5.channel.k8s.io or "
             "v4.channel.k8s.io, what kubectl 1.30+ uses), not SPDY"))
     ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, heartbeat=None)
-    if not ws.can_prepare(request).ok or ws.can_prepare(request).protocol is None:
+    ready = ws.can_prepare(request)
+    if not ready.ok or ready.protocol is None:
         return _reply(st.bad_request(f"unable to upgrade connection: none of the subprotocols "
                                             f"{', '.join(PROTOCOLS)} was requested"))
     await ws.prepare(request)
@@ -151,7 +155,10 @@ async def _etcdctl(server, ws, closed: asyncio.Event, ctl: PodEtcdctl, args: lis
         if not inv.tls and inv.words != ["version"]:   # `etcdctl version` does not connect
             # kubeadm's etcd accepts only TLS clients with a certificate signed by its CA: the handshake fails
             # and etcdctl gives up when its dial timeout runs out.
-            await asyncio.wait([asyncio.ensure_future(closed.wait())], timeout=inv.dial_timeout)
+            try:
+                await asyncio.wait_for(closed.wait(), inv.dial_timeout)
+            except asyncio.TimeoutError:
+                pass
             raise CommandError("context deadline exceeded")
         if inv.words[:1] != ["watch"]:
             live.advance()
@@ -162,13 +169,15 @@ async def _etcdctl(server, ws, closed: asyncio.Event, ctl: PodEtcdctl, args: lis
         await _send(ws, STDERR, f"Error: {exc}\n".encode())
         return 1
     # watch: the events from the start revision (if any), then every change until the client goes away.
-    key, end, prefix, rev, prev = spec
+    rev, prev = spec[3], spec[4]
     store = live.cluster.etcd.store
-    pending: asyncio.Queue = asyncio.Queue()
+    pending: deque = deque()
+    arrived = asyncio.Event()
 
     def on_event(ev: WatchEvent) -> None:
         if ctl.matches(ev.kv.key, spec):
-            pending.put_nowait(ev)
+            pending.append(ev)
+            arrived.set()
 
     live.advance()
     try:
@@ -177,24 +186,25 @@ async def _etcdctl(server, ws, closed: asyncio.Event, ctl: PodEtcdctl, args: lis
     except CompactedError:
         await _send(ws, STDERR, b"Error: watch was canceled (etcdserver: mvcc: required revision has been compacted)\n")
         return 1
+    pending.extendleft(reversed([ev for ev in past if ctl.matches(ev.kv.key, spec)]))
     server.wake.set()
+    gone = asyncio.ensure_future(closed.wait())
     try:
-        for ev in past:
-            if ctl.matches(ev.kv.key, spec):
-                await _send(ws, STDOUT, ctl.format_watch([ev], inv, prev).encode())
-        gone = asyncio.ensure_future(closed.wait())
-        while not closed.is_set():
-            getter = asyncio.ensure_future(pending.get())
-            done, _ = await asyncio.wait([getter, gone], return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                break
+        while True:
             # One watch response per revision (a transaction's writes arrive together).
-            batch = [getter.result()]
-            while not pending.empty() and pending._queue[0].kv.mod_revision == batch[0].kv.mod_revision:
-                batch.append(pending.get_nowait())
-            await _send(ws, STDOUT, ctl.format_watch(batch, inv, prev).encode())
+            while pending:
+                batch = [pending.popleft()]
+                while pending and pending[0].kv.mod_revision == batch[0].kv.mod_revision:
+                    batch.append(pending.popleft())
+                await _send(ws, STDOUT, ctl.format_watch(batch, inv, prev).encode())
+            arrived.clear()
+            waiter = asyncio.ensure_future(arrived.wait())
+            await asyncio.wait([waiter, gone], return_when=asyncio.FIRST_COMPLETED)
+            if gone.done():
+                waiter.cancel()
+                break
     finally:
+        gone.cancel()
         store.unwatch(on_event)
     return 0
 

@@ -30,9 +30,7 @@ PROGRESS = "REV"   # a queue item saying etcdctl has reported everything up to a
 PKI = "/etc/kubernetes/pki/etcd/"
 FLAGS = ["--endpoints=https://127.0.0.1:2379", f"--cacert={PKI}ca.crt", f"--cert={PKI}healthcheck-client.crt",
          f"--key={PKI}healthcheck-client.key"]
-# Keys worth telling: the run's namespace's objects and Nodes are joined with the API server's watch;
-# others (Leases renewed every few seconds, other namespaces) are dropped at once.
-OPEN_WAIT_S = 0.5
+OPEN_WAIT_S = 0.5   # an error (refused, no certificate) comes at once; a watch that works says nothing yet
 
 
 def command(prefix: str, start_revision: int) -> list[str]:
@@ -41,7 +39,8 @@ def command(prefix: str, start_revision: int) -> list[str]:
 
 class EtcdTap:
     def __init__(self, conn: Connection, pod: str, out, wanted, start_revision: int):
-        """`out`: the run's queue; `wanted(key)`: whether a key matters to the run."""
+        """`out`: the run's queue; `wanted(key)`: whether a key matters to the run (the others - Leases renewed
+        every few seconds, other namespaces - are dropped here)."""
         self.conn, self.pod, self.out, self.wanted = conn, pod, out, wanted
         self.start_revision = start_revision
         self.revision = 0            # the newest revision etcdctl has reported

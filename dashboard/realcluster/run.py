@@ -118,7 +118,7 @@ class ApiRun:
         self.etcd_pod: str | None = None
         self.etcd_source = "watch"
         self.etcd_note = ""
-        self.tap_meta: dict[tuple[str, int], tuple[str, int, int]] = {}
+        self.tap_meta: dict[tuple[str, int], tuple[int, int]] = {}   # -> (create_revision, version)
         self.waiting: deque = deque()
         self.tap_seen = 0
 
@@ -239,7 +239,7 @@ class ApiRun:
             self.versions.pop(key, None)
             return
         if told is not None:
-            self.created_rev[key], self.versions[key] = told[1], told[2]
+            self.created_rev[key], self.versions[key] = told
         else:
             if typ == "ADDED" and key not in self.versions:
                 self.created_rev[key], self.versions[key] = rv, 0
@@ -558,7 +558,7 @@ class ApiRun:
             if typ == PROGRESS:
                 self.tap_seen = max(self.tap_seen, mod)
             else:
-                self.tap_meta[(key, mod)] = (typ, created, version)
+                self.tap_meta[(key, mod)] = (created, version)
                 while len(self.tap_meta) > 10000:   # reports no delivery claimed (a write of a key not watched)
                     del self.tap_meta[next(iter(self.tap_meta))]
             return

@@ -17,6 +17,7 @@ from simulator.scenarios import node_failure as sim_node
 from simulator.scenarios import pod_create as sim_pod
 
 from .connect import ClusterUnavailable, describe
+from .run import _ready
 
 # What a hidden step consists of (keys the page translates).
 APISERVER, CONTROLLERS, SCHEDULER = "apiserver", "controller-manager", "scheduler"
@@ -31,6 +32,12 @@ def _running_ready(pod: dict) -> bool:
     status = pod.get("status") or {}
     return (status.get("phase") == "Running" and not (pod.get("metadata") or {}).get("deletionTimestamp")
             and any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []))
+
+
+def _act(run, step: int) -> None:
+    """The scenario's next act begins: its step opens, and the step rules know which act is in progress."""
+    run.open_step(step)
+    run.driver_phase = step
 
 
 def _pause(seconds: float):
@@ -105,11 +112,7 @@ def _deploy_script(run):
         return lambda r: (len([p for p in _pods(r, f"{name}-") if _running_ready(p)]) == count
                           and len(_pods(r, f"{name}-")) == count)
 
-    def act(step: int):
-        run.open_step(step)
-        run.driver_phase = step
-
-    act(1)
+    _act(run, 1)
     body = sim_deploy.manifest(image, replicas)
     run.request(f"kubectl create deployment {name} --image={image} --replicas={replicas} -n {run.ns}", "POST",
                 f"/apis/apps/v1/namespaces/{run.ns}/deployments", "create", "deployments",
@@ -117,13 +120,13 @@ def _deploy_script(run):
     yield settled(replicas)
     yield _pause(PAUSE_S)
     victim = sorted(p["metadata"]["name"] for p in _pods(run, f"{name}-"))[0]
-    act(4)
+    _act(run, 4)
     run.request(f"kubectl delete pod {victim} -n {run.ns}", "DELETE", f"/api/v1/namespaces/{run.ns}/pods/{victim}",
                 "delete", "pods", lambda **kw: core.delete_namespaced_pod(victim, run.ns, **kw))
     yield lambda r: settled(replicas)(r) and victim not in {p["metadata"]["name"] for p in _pods(r)}
     yield _pause(PAUSE_S)
     for step, count in ((6, run.params["scale_down"]), (7, run.params["scale_up"])):
-        act(step)
+        _act(run, step)
         patch = {"spec": {"replicas": count}}
         run.request(f"kubectl scale deployment {name} --replicas={count} -n {run.ns}", "PATCH",
                     f"/apis/apps/v1/namespaces/{run.ns}/deployments/{name}/scale", "patch", "deployments",
@@ -149,9 +152,7 @@ def _workers(nodes) -> list[str]:
     out = []
     for n in nodes:
         meta, spec = n.get("metadata") or {}, n.get("spec") or {}
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in (n.get("status") or {}).get("conditions") or [])
-        if ready and not spec.get("unschedulable") and CONTROL_PLANE not in (meta.get("labels") or {}):
+        if _ready(n) and not spec.get("unschedulable") and CONTROL_PLANE not in (meta.get("labels") or {}):
             out.append(meta.get("name"))
     return sorted(out)
 
@@ -189,8 +190,7 @@ def _node_step(run, type_: str, data: dict, obj) -> int | None:
         node = data["value"]
         if _node_unreachable(node):
             return 4    # the node lifecycle controller's taint
-        ready = [c.get("status") for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"]
-        if ready and ready[0] != "True":
+        if not _ready(node):
             return 3    # Ready: Unknown, "Kubelet stopped posting node status."
     if type_ == "controller.reconcile" and data.get("controller") == "taint-eviction-controller" \
             and str(data.get("action", "")).startswith("Marking for deletion"):
@@ -216,11 +216,7 @@ def _node_script(run):
     def running():
         return [p for p in pods() if _running_ready(p)]
 
-    def act(step: int):
-        run.open_step(step)
-        run.driver_phase = step
-
-    act(1)
+    _act(run, 1)
     body = sim_node.manifest(replicas, toleration)
     run.request(f"kubectl create -f web.yaml -n {run.ns}", "POST", f"/apis/apps/v1/namespaces/{run.ns}/deployments",
                 "create", "deployments", lambda **kw: apps.create_namespaced_deployment(run.ns, body, **kw), body=body)
@@ -233,7 +229,7 @@ def _node_script(run):
     victim = min(per_node, key=lambda n: (-per_node[n], n))
     doomed = {p["metadata"]["name"] for p in running() if p["spec"]["nodeName"] == victim}
     run.victim = victim
-    act(2)
+    _act(run, 2)
     run.pause_node(victim)
 
     def replaced(r) -> bool:
@@ -244,16 +240,14 @@ def _node_script(run):
 
     yield replaced
     yield _pause(PAUSE_S)
-    act(8)
+    _act(run, 8)
     run.unpause_node()
     if run.paused:
         raise ClusterUnavailable(f"node {victim} could not be unpaused: run `docker unpause {victim}`")
 
     def recovered(r) -> bool:
         node = r.objects["nodes"].get(victim) or {}
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                    for c in (node.get("status") or {}).get("conditions") or [])
-        return ready and not _node_unreachable(node) and not any(p["spec"].get("nodeName") == victim for p in pods())
+        return _ready(node) and not _node_unreachable(node) and not any(p["spec"].get("nodeName") == victim for p in pods())
 
     yield recovered
     yield _pause(PAUSE_S)

@@ -45,6 +45,8 @@ def test_get_prints_keys_and_values_as_etcdctl_does(ctl):
     assert resp["count"] == 2 and resp["more"] is True and resp["header"]["revision"] == 4
     assert base64.b64decode(resp["kvs"][0]["key"]).decode() == "/registry/pods/default/a"
     assert ctl.run(parse(["member", "list"])).startswith("8e9e05c52164694d, started, control-plane, https://172.18.0.2:2380")
+    with pytest.raises(CommandError, match="key is not provided"):   # in either printer
+        ctl.run(parse(["get", ""]))
     with pytest.raises(CommandError, match="only reads"):
         ctl.run(parse(["put", "/registry/x", "y"]))
     with pytest.raises(CommandError, match='unknown command "nope"'):
