@@ -182,6 +182,11 @@ if not 0.1 <= KUBEAPI_SPEED <= 20:
     raise ImproperlyConfigured("KUBEAPI_SPEED must be between 0.1 and 20")
 # Its CA and serving certificate (made on first use; the keys never leave this directory).
 KUBEAPI_DIR = Path(os.environ.get("KUBEAPI_DIR") or BASE_DIR / "var" / "kubeapi")
+# Its API server keeps an audit log under this policy (the one `make kind-up` gives the lessons' kind cluster;
+# empty: no audit log), in KUBEAPI_DIR/var-log/kubernetes/kube-apiserver-audit.log, which the control-plane
+# node's kubelet serves at /api/v1/nodes/control-plane/proxy/logs/kubernetes/kube-apiserver-audit.log.
+KUBEAPI_AUDIT_POLICY = os.environ.get("KUBEAPI_AUDIT_POLICY",
+                                      str(BASE_DIR / "dashboard" / "realcluster" / "kind" / "audit-policy.yaml"))
 
 # The `api` backend (dashboard/realcluster): scenarios run on a real cluster through this kubeconfig and
 # context (the lessons' kind cluster by default). Read by the worker only, at the start of each run; nothing

@@ -28,6 +28,7 @@ from .scheduler import Scheduler
 from .trace import PodPhaseCounter, Tracer, ref
 
 K8S_VERSION = "v1.31.0"
+K8S_COMMIT = "9edcffcde5595e8a5b1a35f88c421764e575afce"   # v1.31.0's (`kubectl version -o json`)
 BOOT_T = -900.0  # the bootstrapped objects were created 15 minutes before the scenario starts
 
 # kubectl on the instructor's machine uses kind's admin kubeconfig: a client certificate with
@@ -230,6 +231,31 @@ class Cluster:
     def client(self, credential: Credential | None = None, who: dict | None = None):
         from .client import Client
         return Client(self.lb, credential or ADMIN, who or ref("kubectl", "kubectl"))
+
+    # ---- the audit log ----------------------------------------------------------------------------
+    def enable_audit(self, policy, path) -> "AuditLog":
+        """Every API server writes its audit log to `path` under `policy` (an audit.Policy), as kind's
+        control plane does when made with the project's policy (dashboard/realcluster/kind/). In-cluster
+        clients are named as they name themselves: the binary's User-Agent (client-go's
+        DefaultKubernetesUserAgent: <binary>/<version> (<os>/<arch>) kubernetes/<commit>) from their node's
+        address."""
+        from .apiserver.audit import AuditLog
+
+        log = AuditLog(path, policy)
+        ip_of = {n.name: n.ip for n in self.topology}
+        node_of = {(c["component"], c["instance"]): c["node"] for c in self.components_summary()}
+        binaries = {"kubelet": "kubelet", "kube-proxy": "kube-proxy", "scheduler": "kube-scheduler",
+                    "controller-manager": "kube-controller-manager"}
+
+        def client(who: dict) -> tuple[list, str]:
+            comp = who.get("component", "")
+            node = node_of.get((comp, who.get("instance", "")))
+            agent = f"{binaries[comp]}/{K8S_VERSION} (linux/amd64) kubernetes/{K8S_COMMIT[:7]}" if comp in binaries else ""
+            return ([ip_of[node]] if node in ip_of else []), agent
+
+        for a in self.apiservers:
+            a.audit, a.audit_client = log, client
+        return log
 
     # ---- the API, for scenarios and tests ----------------------------------------------------------
     def request(self, req: Request) -> Future:

@@ -22,7 +22,9 @@ def initial() -> dict:
                      "source": None, "source_note": None},
             "k8s_events": [],
             "scheduler": {"cycles": 0, "cycle": None, "queues": {}},
-            "apiserver": {"requests": [], "pending": None, "open": {}, "incluster": {}, "codes": {}},
+            "apiserver": {"requests": [], "pending": None, "open": {}, "incluster": {}, "codes": {},
+                          # A real cluster: why its audit log could not be followed (then no stage is visible).
+                          "audit_note": None},
             "terminals": {"pods": [], "events": [], "etcd": []},
             "controllers": {"loops": {}, "leases": {}},
             "sequence": []}
@@ -159,6 +161,8 @@ def _apiserver(st: dict, ev: dict, typ: str, data: dict) -> None:
         req = {"id": ev["seq"], "t": ev["t"], "instance": inst, "method": pend["method"], "path": pend["path"],
                "user": data.get("user") or pend["user"], "client": pend["client"], "lb": pend["lb"],
                "stages": [], "stopped": None, "code": None, "message": None}
+        if data.get("source") == "audit":
+            req["audit"] = True   # a real cluster's request, its stages read from the API server's audit log
         api["requests"].append(req)
         del api["requests"][:-MAX_REQUESTS]
         api["open"][inst] = ev["seq"]
@@ -365,6 +369,7 @@ def apply(st: dict, ev: dict) -> dict:
         st["namespace"] = data.get("namespace") or TERMINAL_NAMESPACE
         st["epoch"] = data.get("epoch")
         st["hidden"] = {}
+        st["apiserver"]["audit_note"] = (data.get("apiserver") or {}).get("audit_note")
         st["nodes"] = {n["name"]: {"role": n["role"], "ready": n.get("ready"), "labels": copy.deepcopy(n.get("labels", {})),
                                    "taints": copy.deepcopy(n.get("taints", [])),
                                    "allocatable": copy.deepcopy(n.get("allocatable", {})), "images": []}

@@ -5,7 +5,7 @@ storage declares (pkg/registry/<group>/<resource>/storage/storage.go ShortNames(
 from __future__ import annotations
 
 from simulator.apiserver import registry
-from simulator.cluster import K8S_VERSION
+from simulator.cluster import K8S_COMMIT, K8S_VERSION
 
 SHORT_NAMES = {
     "pods": ["po"], "nodes": ["no"], "namespaces": ["ns"], "services": ["svc"], "endpoints": ["ep"],
@@ -28,7 +28,7 @@ SUBRESOURCE_KIND = {"exec": ("", "v1", "PodExecOptions"), "scale": ("autoscaling
 
 def version() -> dict:
     major, minor, _patch = K8S_VERSION.lstrip("v").split(".")
-    return {"major": major, "minor": minor, "gitVersion": K8S_VERSION, "gitCommit": "", "gitTreeState": "clean",
+    return {"major": major, "minor": minor, "gitVersion": K8S_VERSION, "gitCommit": K8S_COMMIT, "gitTreeState": "clean",
             "buildDate": "2024-08-13T07:28:49Z", "goVersion": "go1.22.5", "compiler": "gc", "platform": "linux/amd64"}
 
 

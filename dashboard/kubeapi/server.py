@@ -30,11 +30,12 @@ from typing import Awaitable, Callable
 import yaml
 from aiohttp import web
 
+from simulator import clock
 from simulator.apiserver import registry
 from simulator.apiserver import status as st
 from simulator.apiserver.authn import Credential
 from simulator.apiserver.authz import Attributes
-from simulator.apiserver.server import Request, WatchExpired
+from simulator.apiserver.server import Request, WatchExpired, binding_success
 from simulator.live import LiveCluster
 from simulator.trace import ref
 
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 
 _PATH = re.compile(r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
                    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?/?\Z")
+# The API server's proxy to a node's kubelet (pkg/registry/core/node/rest/proxy.go): here only the kubelet's
+# /logs/ handler, which serves the node's /var/log as a file server (http.FileServer: Range requests answered
+# with 206, past the end with 416), so the control-plane node's audit log can be followed.
+_NODE_PROXY = re.compile(r"^/api/v1/nodes/(?P<name>[^/]+)/proxy(?P<rest>/[\s\S]*)?\Z")
 _PATCH_TYPES = {"application/merge-patch+json": "merge", "application/strategic-merge-patch+json": "strategic",
                 "application/json-patch+json": "json"}
 _BODY_TYPES = ("application/json", "application/yaml")
@@ -153,6 +158,9 @@ class KubeApi:
             return _status(st.unauthorized())
         if path in ("/version", "/version/"):
             return _json(discovery.version())
+        m = _NODE_PROXY.match(path)
+        if m is not None:
+            return await self._node_proxy(request, user, m["name"], m["rest"] or "/")
         m = _PATH.match(path)
         if m is None:
             return await self._non_resource(request, user, path)
@@ -165,10 +173,12 @@ class KubeApi:
         return result.user if result.ok else None
 
     def _authorized(self, user, verb: str, resource: str, subresource: str, namespace: str, name: str,
-                    group: str) -> dict | None:
-        """None when allowed, else the 403 Status (for requests not served by the modelled pipeline)."""
+                    group: str, entry=None) -> dict | None:
+        """None when allowed, else the 403 Status (for requests not served by the modelled pipeline). The
+        decision and its reason go into the request's audit entry, as filters/authorization.go puts them."""
         dec = self.live.cluster.apiserver.authorizer.authorize(
             Attributes(user, verb, resource, subresource, namespace, name, group))
+        _audit_decision(entry, dec)
         if dec.allowed:
             return None
         msg = st.forbidden_message(user.name, verb, resource, subresource, group, namespace)
@@ -176,7 +186,95 @@ class KubeApi:
             msg += ": " + dec.reason
         return st.forbidden(resource, group, name, msg)
 
+    # -- the audit log (written by the modelled API server for what it serves; here for the rest) ----------
+
+    def _audit(self, request: web.Request, user, verb: str, resource: str = "", sub: str = "", ns: str = "",
+               name: str = "", group: str = "", resource_request: bool = True):
+        """(Audit-Id, the request's audit entry or None) for a request this layer answers itself."""
+        audit_id = str(uuid.uuid4())
+        log_ = self.live.cluster.apiserver.audit
+        if log_ is None:
+            return audit_id, None
+        from simulator.apiserver.audit import Attributes as AuditAttributes
+
+        attrs = AuditAttributes(user.name, user.groups, verb, ns, resource, sub, name, group, request.path,
+                                resource_request)
+        entry = log_.begin(audit_id, attrs, request.path_qs, user.groups, _source_ips(request),
+                           request.headers.get("User-Agent", ""), self._audit_now())
+        return audit_id, entry
+
+    def _audit_now(self) -> str:
+        return clock.rfc3339_micro(self.live.env.now)
+
+    def _audit_done(self, entry, code: int, status: dict | None = None, stage: str = "ResponseComplete",
+                    api_version: str = "v1") -> None:
+        if entry is None:
+            return
+        self.live.cluster.apiserver.audit.write(entry, stage, self._audit_now(), code, status=status,
+                                                api_version=api_version if entry.object_ref is not None else "")
+
+    # -- nodes/<name>/proxy: the kubelet's /logs/ ------------------------------------------------------------
+
+    async def _node_proxy(self, request: web.Request, user, name: str, rest: str) -> web.StreamResponse:
+        verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete"}.get(request.method, "get")
+        node = name.split(":")[1] if name.count(":") == 2 else name.split(":")[0]   # [scheme:]name[:port]
+        audit_id, entry = self._audit(request, user, verb, "nodes", "proxy", "", node)
+        resp = await self._node_proxy_answer(request, user, verb, node, rest, entry)
+        resp.headers["Audit-Id"] = audit_id
+        self._audit_done(entry, resp.status, _status_of(resp))
+        return resp
+
+    async def _node_proxy_answer(self, request: web.Request, user, verb: str, node: str, rest: str,
+                                 entry) -> web.StreamResponse:
+        denied = self._authorized(user, verb, "nodes", "proxy", "", node, "", entry)
+        if denied:
+            return _status(denied)
+        if self.live.cluster.get(registry.key("nodes", "", node)) is None:
+            return _status(st.not_found("nodes", node))
+        not_found = web.Response(status=404, text="404 page not found\n", content_type="text/plain", charset="utf-8")
+        if request.method not in ("GET", "HEAD") or not (rest == "/logs" or rest.startswith("/logs/")):
+            return not_found
+        root = self.node_logs(node)
+        if root is None:
+            return not_found
+        if rest == "/logs":
+            raise web.HTTPMovedPermanently(location="logs/")
+        try:
+            target = (root / rest[len("/logs/"):]).resolve()
+            target.relative_to(root.resolve())
+        except (ValueError, OSError):
+            return not_found
+        if target.is_dir():
+            if not rest.endswith("/"):
+                raise web.HTTPMovedPermanently(location=target.name + "/")
+            # http.FileServer's listing of a directory
+            names = sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir())
+            listing = "<pre>\n" + "".join(f'<a href="{n}">{n}</a>\n' for n in names) + "</pre>\n"
+            return web.Response(text=listing, content_type="text/html", charset="utf-8")
+        if not target.is_file():
+            return not_found
+        # aiohttp's FileResponse answers Range requests as Go's http.ServeContent does (206 with Content-Range;
+        # 416 with "Content-Range: bytes */<size>" past the end).
+        return web.FileResponse(target, headers={"Content-Type": "text/plain; charset=utf-8"})
+
+    def node_logs(self, node: str):
+        """A node's /var/log: the control-plane node's holds the API server's audit log (kubernetes/)."""
+        log_ = self.live.cluster.apiserver.audit
+        if log_ is None or node not in self.live.cluster.control_plane_hosts:
+            return None
+        return log_.path.parent.parent
+
     async def _non_resource(self, request: web.Request, user, path: str) -> web.StreamResponse:
+        audit_id, entry = self._audit(request, user, "get", resource_request=False)
+        _audit_decision(entry, self.live.cluster.apiserver.authorizer.authorize(
+            Attributes(user, "get", "", path=path, resource_request=False)))
+        resp = await self._non_resource_answer(request, user, path)
+        resp.headers["Audit-Id"] = audit_id
+        self._audit_done(entry, resp.status)
+        return resp
+
+    async def _non_resource_answer(self, request: web.Request, user, path: str) -> web.StreamResponse:
         if user.name == "system:anonymous":
             # system:discovery is bound to system:authenticated only (bootstrap policy).
             return _status(st._status(403, "Forbidden", f'forbidden: User "system:anonymous" cannot get path "{path}"', {}))
@@ -291,14 +389,17 @@ class KubeApi:
             name = (body.get("metadata") or {}).get("name", "") or name
         req = Request(method, request.path, verb, resource, ns, name, subresource=sub, api_group=group, body=body,
                       credential=cred, client=KUBECTL, traced=verb not in ("get", "list"), query=query,
-                      patch_type=patch_type)
+                      patch_type=patch_type, audit_id=str(uuid.uuid4()), request_uri=request.path_qs,
+                      user_agent=request.headers.get("User-Agent", ""), source_ip=(_source_ips(request) or [""])[-1])
         resp = await self._await(self.live.request(req))
-        headers = {"Audit-Id": str(uuid.uuid4())}
+        headers = {"Audit-Id": req.audit_id}
         if resp.warnings:
             headers["Warning"] = ", ".join(f'299 - "{w}"' for w in resp.warnings)
         if not resp.ok:
             return _json(resp.status, status=resp.code, headers=headers)
         body = resp.body
+        if sub == "binding":
+            body = binding_success()   # (the modelled server hands its in-cluster caller the bound Pod)
         if body is not None and _wants_table(request) and verb in ("get", "list") and not sub:
             objects = body.get("items", []) if verb == "list" else [body]
             body = tables.table(resource, objects, self.live.now(), resp.resource_version or "",
@@ -309,13 +410,19 @@ class KubeApi:
 
     async def _watch(self, request: web.Request, cred, user, resource: str, info, ns: str) -> web.StreamResponse:
         q = request.query
-        denied = self._authorized(user, "watch", resource, "", ns, "", info.group)
+        audit_id, entry = self._audit(request, user, "watch", resource, "", ns, "", info.group)
+
+        def answer(status: dict) -> web.Response:
+            self._audit_done(entry, status["code"], status, api_version=info.version)
+            return _json(status, status=status["code"], headers={"Audit-Id": audit_id})
+
+        denied = self._authorized(user, "watch", resource, "", ns, "", info.group, entry)
         if denied:
-            return _status(denied)
+            return answer(denied)
         try:
             timeout = min(float(q.get("timeoutSeconds", MAX_WATCH_S)), MAX_WATCH_S)
         except ValueError:
-            return _status(st.bad_request(f"invalid timeoutSeconds: {q.get('timeoutSeconds')}"))
+            return answer(st.bad_request(f"invalid timeoutSeconds: {q.get('timeoutSeconds')}"))
         table = _wants_table(request)
         include = q.get("includeObject", "Metadata")
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
@@ -328,20 +435,20 @@ class KubeApi:
             # A watch-list (client-go's WatchListClient, what kubectl rollout status uses): the current objects
             # as ADDED, then a BOOKMARK annotated k8s.io/initial-events-end, then the changes after them.
             if not bookmarks:
-                return _status(st.invalid("ListOptions", "", [{"reason": "FieldValueForbidden", "field": "allowWatchBookmarks",
+                return answer(st.invalid("ListOptions", "", [{"reason": "FieldValueForbidden", "field": "allowWatchBookmarks",
                                                                "message": "Forbidden: sendInitialEvents requires setting "
                                                                           "allowWatchBookmarks to true"}]))
             listing = await self._await(self.live.request(Request(
                 "GET", request.path, "list", resource, ns, api_group=info.group, credential=cred, client=KUBECTL,
                 quiet=True, query={k: q[k] for k in ("labelSelector", "fieldSelector") if k in q})))
             if not listing.ok:
-                return _status(listing.status)
+                return answer(listing.status)
             initial, rv = listing.body["items"], listing.resource_version
         if rv not in ("", "0"):
             try:
                 int(rv)
             except ValueError:
-                return _status(st.bad_request(f"invalid resource version: {rv}"))
+                return answer(st.bad_request(f"invalid resource version: {rv}"))
         last_rv = [rv]
 
         def on_event(kind: str, obj: dict) -> None:
@@ -358,10 +465,12 @@ class KubeApi:
         except WatchExpired as exc:
             watcher, expired = None, exc.status
         except ValueError as exc:  # a selector that does not parse
-            return _status(st.bad_request(str(exc)))
-        resp = web.StreamResponse(headers={"Content-Type": "application/json", "Audit-Id": str(uuid.uuid4())})
+            return answer(st.bad_request(str(exc)))
+        resp = web.StreamResponse(headers={"Content-Type": "application/json", "Audit-Id": audit_id})
         try:
             await resp.prepare(request)
+            # A long-running request: its audit event at ResponseStarted, and again when the stream ends.
+            self._audit_done(entry, 200, stage="ResponseStarted", api_version=info.version)
             if expired is not None:
                 await resp.write(_line({"type": "ERROR", "object": expired}))
                 return resp
@@ -407,11 +516,19 @@ class KubeApi:
         finally:
             if watcher is not None:
                 watcher.stop()
+            self._audit_done(entry, 200, api_version=info.version)
         return resp
 
     async def _log(self, request: web.Request, user, ns: str, name: str) -> web.StreamResponse:
         """GET pods/<name>/log: the API server asks the Pod's node's kubelet, which reads the runtime's log."""
-        denied = self._authorized(user, "get", "pods", "log", ns, name, "")
+        audit_id, entry = self._audit(request, user, "get", "pods", "log", ns, name)
+        resp = await self._log_answer(request, user, ns, name, entry)
+        resp.headers["Audit-Id"] = audit_id
+        self._audit_done(entry, resp.status, _status_of(resp))
+        return resp
+
+    async def _log_answer(self, request: web.Request, user, ns: str, name: str, entry) -> web.StreamResponse:
+        denied = self._authorized(user, "get", "pods", "log", ns, name, "", entry)
         if denied:
             return _status(denied)
         pod = self.live.cluster.get(registry.key("pods", ns, name))
@@ -437,6 +554,30 @@ class KubeApi:
             lines = lines[-n:] if n > 0 else []
         text = "".join(line + "\n" for line in lines)
         return web.Response(text=text, content_type="text/plain")
+
+
+def _status_of(resp: web.StreamResponse) -> dict | None:
+    """The Status a JSON error response carries (for its audit event)."""
+    if resp.status < 400 or not isinstance(resp, web.Response) or resp.content_type != "application/json":
+        return None
+    try:
+        return json.loads(resp.body)
+    except (TypeError, ValueError):
+        return None
+
+
+def _audit_decision(entry, dec) -> None:
+    if entry is not None:
+        entry.annotations["authorization.k8s.io/decision"] = "allow" if dec.allowed else "forbid"
+        entry.annotations["authorization.k8s.io/reason"] = dec.reason
+
+
+def _source_ips(request: web.Request) -> list:
+    """The client's address (and X-Forwarded-For's, first, as utilnet.SourceIPs lists them)."""
+    ips = [ip.strip() for ip in request.headers.get("X-Forwarded-For", "").split(",") if ip.strip()]
+    if request.remote and request.remote not in ips:
+        ips.append(request.remote)
+    return ips
 
 
 def _line(obj: dict) -> bytes:

@@ -34,6 +34,7 @@ from django.conf import settings
 
 from simulator.events import make_event
 
+from .audittap import AUDIT, AuditTap
 from .connect import ClusterUnavailable, Connection, describe
 from .etcdtap import PROGRESS, TAP, EtcdTap
 from .watcher import Watcher, object_key, wait_all
@@ -46,6 +47,12 @@ PAUSED_NODE = "k8s-internals-dashboard/paused-node"   # annotation on the run's 
 TICK_S = 0.25
 LIST_TIMEOUT_S = 20.0
 TAP_WAIT_S = 1.5      # how long a delivery waits for etcdctl's report of the same write before it goes on alone
+AUDIT_WAIT_S = 1.5    # how long the answer to one of the run's requests waits for its audit event
+AUDIT_LAG_S = 0.05    # kube-apiserver writes a request's audit event just after its answer (and watch event)
+_WRITES = ("create", "update", "patch", "delete", "deletecollection")
+# Server-set fields: not changes made by defaults or admission (a create's answer against what was sent).
+_SERVER_SET = {"metadata.uid", "metadata.resourceVersion", "metadata.creationTimestamp", "metadata.generation",
+               "metadata.managedFields", "status"}
 
 # resource -> (registry prefix, kind, apiVersion); the prefixes are the API server's etcd key layout
 # (k8s.io/kubernetes pkg/registry/*/etcd: pods, events, minions for Nodes, deployments, replicasets, leases).
@@ -121,6 +128,10 @@ class ApiRun:
         self.tap_meta: dict[tuple[str, int], tuple[int, int]] = {}   # -> (create_revision, version)
         self.waiting: deque = deque()
         self.tap_seen = 0
+        # The API server's audit log on the control-plane node (audittap.py), when the cluster keeps one.
+        self.audit: AuditTap | None = None
+        self.audit_note = ""
+        conn.client.user_agent = f"k8s-internals-dashboard/run-{run_hex[:12]}"
 
     # -- events -------------------------------------------------------------------------------------
 
@@ -184,13 +195,14 @@ class ApiRun:
         self.emit("kubectl", "kubectl", "kubectl.request", f"{command}: {method} {path}",
                   {"method": method, "path": path, "user": None, "verb": verb, "resource": resource,
                    "body": body, "source": "client"}, to=("apiserver", api), obj=ref)
+        headers = {}
         try:
             resp = call(_preload_content=False, _request_timeout=self.conn.timeout)
-            code, answer = resp.status, json.loads(resp.data or b"null")
+            code, answer, headers = resp.status, json.loads(resp.data or b"null"), resp.headers or {}
         except ApiException as exc:
             if not exc.status:
                 raise ClusterUnavailable(describe(exc, self.conn.context)) from None
-            code = exc.status
+            code, headers = exc.status, exc.headers or {}
             try:
                 answer = json.loads(exc.body or b"null")
             except ValueError:
@@ -199,6 +211,11 @@ class ApiRun:
             raise ClusterUnavailable(describe(exc, self.conn.context)) from None
         status = answer if isinstance(answer, dict) and answer.get("kind") == "Status" and code >= 400 else None
         rv = (answer.get("metadata") or {}).get("resourceVersion") if isinstance(answer, dict) else None
+        audit_id = headers.get("Audit-Id")
+        if self.audit is not None and audit_id:
+            record = self.audit.claim(audit_id, AUDIT_WAIT_S)
+            if record is not None:
+                self._pipeline(record, ref, answer if status is None else None)
         self.emit("apiserver", api, "apiserver.response",
                   f"{code} {(status or {}).get('reason') or ''} {method} {path}".replace("  ", " "),
                   {"code": code, "status": status, "resourceVersion": rv, "source": "client"},
@@ -207,6 +224,107 @@ class ApiRun:
             raise ClusterUnavailable(f"the cluster refused the scenario's request {method} {path}: {code} "
                                      f"{(status or {}).get('message') or ''}".strip())
         return answer if status is None else None
+
+    # -- the audit log -> what happened inside the API server -----------------------------------------
+
+    def _pipeline(self, ev: dict, ref: dict, answer) -> None:
+        """One of the run's requests as the audit log tells it: who the API server took the user to be,
+        the authorizer's decision and reason, what defaults and admission changed (the object sent against
+        the object stored), PodSecurity's verdict, and the write to etcd; then the answer follows."""
+        api = self.instances["apiserver"]
+        notes = ev.get("annotations") or {}
+        user = ev.get("user") or {}
+        oref = ev.get("objectRef") or {}
+        code = (ev.get("responseStatus") or {}).get("code") or 0
+        message = (ev.get("responseStatus") or {}).get("message") or ""
+        resource = (oref.get("resource") or "") + (f"/{oref['subresource']}" if oref.get("subresource") else "")
+        self.emit("apiserver", api, "apiserver.authn", f"authenticated {user.get('username')!r} (audit log)",
+                  {"authenticator": None, "user": user.get("username"), "groups": list(user.get("groups") or []),
+                   "decision": "allow", "source": "audit"}, obj=ref)
+        allowed = notes.get("authorization.k8s.io/decision") == "allow"
+        reason = notes.get("authorization.k8s.io/reason") or ""
+        self.emit("apiserver", api, "apiserver.authz",
+                  f"{'allowed' if allowed else 'forbidden'} {user.get('username')} {ev.get('verb')} {resource} (audit log)",
+                  {"authorizer": reason.split(":", 1)[0] if ":" in reason else None, "user": user.get("username"),
+                   "verb": ev.get("verb"), "resource": resource, "namespace": oref.get("namespace"),
+                   "decision": "allow" if allowed else "deny", "reason": reason, "source": "audit"}, obj=ref)
+        if not allowed:
+            return
+        sent, stored = ev.get("requestObject"), ev.get("responseObject")
+        if ev.get("verb") == "create" and isinstance(sent, dict) and isinstance(stored, dict) \
+                and stored.get("kind") not in (None, "Status"):
+            changes = [p for p in _diff(sent, stored) if p not in _SERVER_SET and not p.startswith("status.")]
+            self.emit("apiserver", api, "apiserver.admission",
+                      f"mutating admission: {len(changes)} field(s) set by the API server (audit log)",
+                      {"phase": "mutating", "plugin": None, "decision": "admit", "changes": changes, "notes": changes[:30],
+                       "source": "audit"}, obj=ref)
+        invalid = code == 422
+        if code < 400 or invalid:
+            self.emit("apiserver", api, "apiserver.validation", "object is valid" if not invalid else "invalid (audit log)",
+                      {"decision": "deny" if invalid else "allow",
+                       "errors": ((ev.get("responseStatus") or {}).get("details") or {}).get("causes") or [],
+                       "source": "audit"}, obj=ref)
+        psa = notes.get("pod-security.kubernetes.io/enforce-policy")
+        refused = code == 403 and "PodSecurity" in message
+        if psa or refused:
+            self.emit("apiserver", api, "apiserver.admission", f"validating admission PodSecurity: "
+                      f"{'deny' if refused else 'admit'} (audit log)",
+                      {"phase": "validating", "plugin": "PodSecurity", "decision": "deny" if refused else "admit",
+                       "changes": [], "notes": [f"enforce={psa}"] if psa else [message], "source": "audit"}, obj=ref)
+        if code < 400 and ev.get("verb") in _WRITES and oref.get("resource") in REGISTRY:
+            name = (stored or {}).get("metadata", {}).get("name") if isinstance(stored, dict) else None
+            name = oref.get("name") or name
+            key = REGISTRY[oref["resource"]][0] + (f"{oref['namespace']}/" if oref.get("namespace") else "") + (name or "")
+            op = {"create": "create", "delete": "delete"}.get(ev.get("verb"), "update")
+            self.emit("apiserver", api, "apiserver.storage", f"{op} {key} (audit log)",
+                      {"op": op, "key": key, "path": ev.get("requestURI", "").split("?", 1)[0], "source": "audit"},
+                      to=("etcd", self.instances["etcd"]), obj=answer if isinstance(answer, dict) else ref)
+
+    def _in_cluster(self, ev: dict) -> tuple[tuple, tuple] | None:
+        """A request of the control plane or a kubelet about the run's objects, from the audit log."""
+        user = (ev.get("user") or {}).get("username") or ""
+        if user == "system:kube-scheduler":
+            client = ("scheduler", self.instances["scheduler"])
+        elif user == "system:kube-controller-manager" or user.startswith("system:serviceaccount:kube-system:"):
+            client = ("controller-manager", self.instances["controller-manager"])
+        elif user.startswith("system:node:"):
+            client = ("kubelet", user[len("system:node:"):])
+        else:
+            return None
+        api = self.instances["apiserver"]
+        path = ev.get("requestURI", "").split("?", 1)[0]
+        method = {"create": "POST", "update": "PUT", "patch": "PATCH", "delete": "DELETE",
+                  "deletecollection": "DELETE"}.get(ev.get("verb"), "GET")
+        rs = ev.get("responseStatus") or {}
+        code = rs.get("code")
+        sent = ((client[0], client[1], "apiserver.request", f"{method} {path} (audit log)",
+                 {"method": method, "path": path, "user": user, "source": "audit"}), {"to": ("apiserver", api)})
+        status = {k: rs[k] for k in ("status", "message", "reason", "details", "code") if k in rs} if code and code >= 400 else None
+        stored = ev.get("responseObject")
+        rv = (stored.get("metadata") or {}).get("resourceVersion") if isinstance(stored, dict) else None
+        # (emit's arguments, for the request and its answer: _place_request puts them around the write)
+        return sent, (("apiserver", api, "apiserver.response", f"{code} {method} {path} (audit log)",
+                       {"code": code, "status": status, "resourceVersion": rv, "source": "audit"}), {"to": client})
+
+    def _audit_wanted(self, ev: dict) -> bool:
+        return (ev.get("objectRef") or {}).get("namespace") == self.ns and ev.get("verb") in _WRITES
+
+    def _open_audit(self, nodes: list[dict]) -> None:
+        cp = next((n["metadata"]["name"] for n in nodes
+                   if "node-role.kubernetes.io/control-plane" in (n["metadata"].get("labels") or {})), None)
+        if cp is None:
+            self.audit_note = "no control-plane node in the cluster's node list (a managed control plane?)"
+            return
+        tap = AuditTap(self.conn, cp, self.queue, self._audit_wanted, self.conn.client.user_agent)
+        try:
+            tap.open()
+        except ClusterUnavailable as exc:
+            self.audit_note = str(exc)
+            log.info("run %s: no audit log: %s", self.hex, exc)
+            return
+        self.audit = tap
+        # What the hidden steps were made of (authentication, authorization, admission) is in the log now.
+        self.hidden = {k: v for k, v in self.hidden.items() if v != "apiserver"}
 
     # -- watch deliveries -> events -----------------------------------------------------------------
 
@@ -445,6 +563,7 @@ class ApiRun:
         components = self._components(nodes)
         revs = [r for w in self.watchers if (r := _rv({"metadata": {"resourceVersion": w.rv}})) is not None]
         self._open_tap(min(revs) + 1 if revs else 0)
+        self._open_audit(first["nodes"])
         self.t0 = time.monotonic()   # the run's clock starts with the picture of the cluster, as in the simulator
         # The cluster stamps objects with its own clock: the terminals age them from the run's start on that
         # clock, which the namespace's creationTimestamp tells (a worker's clock may differ from the cluster's).
@@ -463,6 +582,7 @@ class ApiRun:
                                  "commit": None, "applied": None, "last_index": None, "running": True} for m in members]},
             "keys": [],
             "leases": [{"lease": f"kube-system/{n}", "holder": h} for n, h in sorted(self.holders.items()) if h],
+            "apiserver": {"audit": self.audit is not None, "audit_note": self.audit_note or None},
             "backend": "api", "namespace": self.ns, "epoch": epoch}))
 
     def _wanted(self, key: str) -> bool:
@@ -517,7 +637,7 @@ class ApiRun:
                 try:
                     item = self.queue.get(timeout=TICK_S)
                 except queue.Empty:
-                    self._release()
+                    self._drain()
                     yield from self._flush()
                     yield from self._out(None)
                     continue
@@ -541,18 +661,28 @@ class ApiRun:
             self.close()
 
     def _drain(self) -> None:
-        """Map every delivery waiting in the queue."""
+        """Map every delivery waiting in the queue. (How far the audit log has been read is noted first: what
+        that read found is then in the queue, taken before any delivery is let go on its account.)"""
+        read_from = self.audit.read_from if self.audit is not None else 0.0
         while True:
             try:
                 self._take(self.queue.get_nowait())
             except queue.Empty:
                 break
-        self._release()
+        self._release(read_from=read_from)
 
     def _take(self, item: tuple) -> None:
-        """A watch delivery, or etcdctl's report of a write. With etcdctl watching, deliveries wait in arrival
-        order until etcd's own report of their write is here (or etcdctl has passed its revision, or
-        TAP_WAIT_S went by): the etcd event then carries etcd's create_revision and version."""
+        """A watch delivery, etcdctl's report of a write, or an audit event. With etcdctl watching, deliveries
+        wait in arrival order until etcd's own report of their write is here (or etcdctl has passed its
+        revision, or TAP_WAIT_S went by): the etcd event then carries etcd's create_revision and version.
+        With the audit log followed, they also wait until it has been read from a moment after they came
+        (AUDIT_LAG_S), so that the request that made a write is told before it; its answer is queued behind
+        the deliveries already waiting."""
+        if item[0] == AUDIT:
+            told = self._in_cluster(item[1])
+            if told is not None:
+                self._place_request(item[1], *told)
+            return
         if item[0] == TAP:
             _, typ, key, created, mod, version = item
             if typ == PROGRESS:
@@ -562,31 +692,64 @@ class ApiRun:
                 while len(self.tap_meta) > 10000:   # reports no delivery claimed (a write of a key not watched)
                     del self.tap_meta[next(iter(self.tap_meta))]
             return
-        if self.tap is None:
+        if self.tap is None and self.audit is None:
             self.deliver(*item)
         else:
             self.waiting.append((time.monotonic(), item))
 
-    def _release(self, force: bool = False) -> None:
-        tap, now = self.tap, time.monotonic()
+    def _place_request(self, ev: dict, request: tuple, answer: tuple) -> None:
+        """An in-cluster request and its answer go right before and behind the delivery of the write it made,
+        when that is still waiting: the same key and resourceVersion (for a binding, the first version on
+        the node it names; when the log kept no object, the key's next delivery). Else the request is told
+        now and its answer behind everything waiting."""
+        oref = ev.get("objectRef") or {}
+        prefix = REGISTRY.get(oref.get("resource"), ("",))[0]
+        key = f"{prefix}{oref.get('namespace')}/{oref.get('name')}" if prefix and oref.get("name") else None
+        stored = ev.get("responseObject")
+        rv = _rv(stored) if isinstance(stored, dict) and stored.get("kind") != "Status" else None
+        node = ((ev.get("requestObject") or {}).get("target") or {}).get("name") if oref.get("subresource") == "binding" else None
+        if key is not None:
+            for i, (since, item) in enumerate(self.waiting):
+                if item[0] == AUDIT or REGISTRY[item[0]][0] + object_key(item[2]) != key:
+                    continue
+                if (rv is not None and _rv(item[2]) == rv) or (node and (item[2].get("spec") or {}).get("nodeName") == node) \
+                        or (rv is None and not node):
+                    self.waiting.insert(i + 1, (since, (AUDIT, answer)))
+                    self.waiting.insert(i, (since, (AUDIT, request)))
+                    return
+        args, kw = request
+        self.emit(*args, **kw)
+        self.waiting.append((time.monotonic(), (AUDIT, answer)))
+
+    def _release(self, force: bool = False, read_from: float = 0.0) -> None:
+        tap, audit, now = self.tap, self.audit, time.monotonic()
         while self.waiting:
             since, item = self.waiting[0]
+            if item[0] == AUDIT:
+                self.waiting.popleft()
+                args, kw = item[1]
+                self.emit(*args, **kw)
+                continue
             rv = _rv(item[2])
-            if not (force or tap is None or tap.failed or rv is None or rv <= self.tap_seen
-                    or now - since > TAP_WAIT_S):
+            told = tap is None or tap.failed or rv is None or rv <= self.tap_seen
+            logged = audit is None or audit.failed is not None or read_from >= since + AUDIT_LAG_S
+            if not (force or (told and logged) or now - since > TAP_WAIT_S):
                 return
             self.waiting.popleft()
             self.deliver(*item)
 
     def _wait_for_tap(self, seconds: float) -> None:
-        """At the end: give etcdctl a moment to report the last writes, then let every delivery go."""
+        """At the end: give etcdctl (and the audit log) a moment to report the last writes, then let every
+        delivery go."""
         until = time.monotonic() + seconds
-        while self.waiting and self.tap is not None and not self.tap.failed and time.monotonic() < until:
+        while self.waiting and time.monotonic() < until and ((self.tap is not None and not self.tap.failed)
+                                                             or (self.audit is not None and not self.audit.failed)):
             try:
                 self._take(self.queue.get(timeout=0.1))
             except queue.Empty:
                 pass
-            self._release()
+            self._drain()
+        self._drain()
         self._release(force=True)
 
     def _flush(self):
@@ -633,6 +796,8 @@ class ApiRun:
             w.stop()
         if self.tap is not None:
             self.tap.stop()
+        if self.audit is not None:
+            self.audit.stop()
         if self.paused:
             self.unpause_node()
             if self.paused:
@@ -642,6 +807,22 @@ class ApiRun:
             delete_namespace(self.conn, self.ns)
             self.namespace_made = False
         self.conn.close()
+
+
+def _diff(a, b, path: str = "") -> list[str]:
+    """The paths (dotted, list items by index) at which b differs from a: set, changed or removed."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in list(a) + [k for k in b if k not in a]:
+            p = f"{path}.{k}" if path else str(k)
+            if k not in a or k not in b:
+                out.append(p)
+            else:
+                out += _diff(a[k], b[k], p)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [q for i, (x, y) in enumerate(zip(a, b)) for q in _diff(x, y, f"{path}[{i}]")]
+    return [] if a == b else [path]
 
 
 def delete_namespace(conn: Connection, ns: str) -> bool:

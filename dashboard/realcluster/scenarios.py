@@ -51,7 +51,15 @@ def _pod_step(run, type_: str, data: dict, obj) -> int | None:
     name = run.params["pod_name"]
     if type_ == "kubectl.request":
         return 1
-    if type_ == "apiserver.response" and data.get("code") == 201:
+    if data.get("source") == "audit" and type_ in ("apiserver.authn", "apiserver.authz"):
+        return 2    # the audit log tells what happened inside the API server (audittap.py)
+    if data.get("source") == "audit" and type_ in ("apiserver.admission", "apiserver.validation"):
+        return 3
+    if data.get("source") == "audit" and type_ == "apiserver.storage":
+        return 4
+    if type_ == "apiserver.request" and str(data.get("path", "")).endswith(f"/pods/{name}/binding"):
+        return 7    # the scheduler's binding, from the audit log
+    if type_ == "apiserver.response" and data.get("code") == 201 and data.get("source") == "client":
         return 4    # accepted: authentication, authorization and admission passed, and etcd has it
     if type_ == "etcd.put" and data["key"].endswith(f"/pods/{run.ns}/{name}"):
         pod = data["value"]

@@ -52,6 +52,9 @@ class Attrs:
     # PodSecurity's `would violate PodSecurity "restricted:latest": ...`.
     warnings: list = field(default_factory=list)
     group: str = ""
+    # Annotations a plugin adds to the request's audit event, with its prefix (PodSecurity's
+    # pod-security.kubernetes.io/enforce-policy and /audit-violations: pod-security-admission/api/constants.go).
+    annotations: dict = field(default_factory=dict)
 
 
 class ClusterView(Protocol):
@@ -737,6 +740,7 @@ class PodSecurity(Plugin):
                 if (a.old.get("spec") or {}) == (obj.get("spec") or {}):
                     return []
             meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+            a.annotations["pod-security.kubernetes.io/enforce-policy"] = f"{pol.enforce}:{pol.enforce_version}"
             enforce = evaluate_pod_security(pol.enforce, meta, spec)
             if enforce:
                 raise forbidden(a, obj, f'violates PodSecurity "{pol.enforce}:{pol.enforce_version}": {forbidden_detail(enforce)}')
@@ -748,8 +752,9 @@ class PodSecurity(Plugin):
                 notes.append("warning: " + w)
             audit = evaluate_pod_security(pol.audit, meta, spec)
             if audit:
-                notes.append(f'audit: pod-security.kubernetes.io/audit-violations=would violate PodSecurity '
-                             f'"{pol.audit}:{pol.audit_version}": {forbidden_detail(audit)}')
+                violation = f'would violate PodSecurity "{pol.audit}:{pol.audit_version}": {forbidden_detail(audit)}'
+                a.annotations["pod-security.kubernetes.io/audit-violations"] = violation
+                notes.append(f'audit: pod-security.kubernetes.io/audit-violations={violation}')
             return notes
         # a workload: its pod template gets warnings only (EvaluatePodController)
         tmpl = _pod_template(a.resource, obj)

@@ -39,6 +39,7 @@ from ..component import Component
 from ..kernel import Environment, Future
 from ..trace import Tracer, ref
 from . import admission as adm
+from . import audit as audit_mod
 from . import decode as decode_mod
 from . import authz as authz_mod
 from . import defaults as defaults_mod
@@ -84,6 +85,13 @@ class Request:
     quiet: bool = False
     # An untraced (compact) request has had its `apiserver.request` arrow emitted.
     announced: bool = False
+    # For the audit log (when the cluster writes one): the Audit-Id the client gets back, who sent it from
+    # where (kubectl's User-Agent and address), and the request's audit record while it is served.
+    audit_id: str = ""
+    user_agent: str = ""
+    source_ip: str = ""
+    request_uri: str = ""   # the path and query as sent (the audit event's requestURI)
+    audit: object = None
 
 
 @dataclass
@@ -97,6 +105,11 @@ class Response:
     @property
     def ok(self) -> bool:
         return self.code < 400
+
+
+def binding_success() -> dict:
+    """What a pods/binding create answers (pkg/registry/core/pod/storage BindingREST.Create): a Status."""
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
 
 class WatchExpired(Exception):
@@ -276,6 +289,11 @@ class ApiServer(Component):
         self._memo: dict[str, tuple[int, list]] = {}
         self._quota_queue: dict[str, list] = {}         # namespace -> quota-charging creates, first holds it
         self._lifecycle: list[Callable[[str], None]] = []  # notified on "stopped" / "started"
+        # The audit log (--audit-log-path, --audit-policy-file), when the cluster keeps one (Cluster.enable_audit):
+        # the backend, and for in-cluster clients a function giving their (source IPs, User-Agent).
+        self.audit: audit_mod.AuditLog | None = None
+        self.audit_client: Callable[[dict], tuple[list, str]] | None = None
+        self._audit_ids = random.Random(f"audit-{instance}")   # its own stream: the cluster's rng is untouched
         self._relist()
         etcd.store.watch("/registry/", prefix=True, callback=self._on_etcd_event)
 
@@ -729,7 +747,41 @@ class ApiServer(Component):
             fut = self.env.future()
             fut.resolve(Response(503, None, st.service_unavailable(f"apiserver {self.instance} is not running"), None))
             return fut
+        if self.audit is not None and not req.quiet:
+            return self.env.process(self._audited(req))
         return self.env.process(self._serve(req))
+
+    def _audited(self, req: Request) -> Generator:
+        """_serve, with the request's audit event written when its response is complete (WithAudit)."""
+        if not req.audit_id:
+            req.audit_id = ids.uid(self._audit_ids)
+        req.audit = clock.rfc3339_micro(self.env.now)   # until authentication names the user: the arrival
+        resp = yield from self._serve(req)
+        entry, req.audit = req.audit, None
+        if isinstance(entry, audit_mod.Entry):
+            info = registry.RESOURCES.get(req.resource)
+            body = binding_success() if req.subresource == "binding" and resp.ok else resp.body
+            self.audit.write(entry, "ResponseComplete", clock.rfc3339_micro(self.env.now), resp.code,
+                             status=resp.status, response=body,
+                             api_version=(info.version if info else "v1") if entry.object_ref is not None else "")
+        return resp
+
+    def _audit_begin(self, req: Request, user: UserInfo, url_name: str) -> None:
+        received, req.audit = req.audit, None
+        if not isinstance(received, str):
+            return
+        attrs = audit_mod.Attributes(user.name, user.groups, req.verb, req.namespace, req.resource,
+                                     req.subresource, url_name, req.api_group, req.path)
+        if req.source_ip or req.user_agent:
+            ips, agent = [req.source_ip] if req.source_ip else [], req.user_agent
+        elif self.audit_client is not None:
+            ips, agent = self.audit_client(req.client)
+        else:
+            ips, agent = [], ""
+        uri = req.request_uri or req.path
+        req.audit = self.audit.begin(req.audit_id, attrs, uri, user.groups, ips, agent, received)
+        if req.audit is not None and (req.verb != "create" or req.subresource) and req.body is not None:
+            self.audit.request_object(req.audit, req.body)   # a create's, once decoded with its defaults
 
     def _serve(self, req: Request) -> Generator:
         traced = req.traced and not req.quiet
@@ -755,6 +807,12 @@ class ApiServer(Component):
         url_name = "" if (req.verb == "create" and not req.subresource) else req.name
         attrs = Attributes(user, req.verb, req.resource, req.subresource, req.namespace, url_name, req.api_group)
         dec = self.authorizer.authorize(attrs)
+        if req.audit is not None:
+            self._audit_begin(req, user, url_name)
+            if req.audit is not None:
+                # filters/authorization.go: the decision and the authorizer's reason, allowed or not.
+                req.audit.annotations["authorization.k8s.io/decision"] = "allow" if dec.allowed else "forbid"
+                req.audit.annotations["authorization.k8s.io/reason"] = dec.reason
         if traced:
             self.tracer.emit(COMPONENT, self.instance, "apiserver.authz",
                              f"{dec.authorizer or 'RBAC'}: {'allowed' if dec.allowed else 'forbidden'} {user.name} {req.verb} {req.resource}",
@@ -920,10 +978,17 @@ class ApiServer(Component):
                 notes = plugin.validate(a, obj, self)
             except adm.AdmissionError as e:
                 self._emit_admission(req, "validating", plugin.NAME, "deny", [], [e.status["message"]])
+                self._audit_annotations(req, a)
                 return e.status
+            self._audit_annotations(req, a)
             # A validating plugin cannot change the object: what it reports are notes.
             self._emit_admission(req, "validating", plugin.NAME, "admit", [], notes or [])
         return None
+
+    @staticmethod
+    def _audit_annotations(req: Request, a) -> None:
+        if isinstance(req.audit, audit_mod.Entry) and getattr(a, "annotations", None):
+            req.audit.annotations.update(a.annotations)
 
     def _validation(self, req: Request, info: registry.ResourceInfo, obj: dict, old: dict | None) -> dict | None:
         errs = _validate(info.kind, obj, old)
@@ -1093,6 +1158,12 @@ class ApiServer(Component):
         a = _attrs(operation="CREATE", resource=req.resource, subresource="", namespace=ns, name=name,
                    user=user.name, kind=info.kind, old=None, writes=[], group=info.group)
         _set_defaults(info.kind, obj)  # decoding applies defaults before admission sees the object
+        if isinstance(req.audit, audit_mod.Entry):
+            # create.go: LogRequestObject right after decoding (defaults applied; a namespace the body did not
+            # name is not filled in yet)
+            sent = obj if (body.get("metadata") or {}).get("namespace") or "namespace" not in meta else \
+                {**obj, "metadata": {k: v for k, v in meta.items() if k != "namespace"}}
+            self.audit.request_object(req.audit, sent)
         err = yield from self._admit(req, a, obj)
         if err is not None:
             return self._fail(req, err, user)

@@ -42,7 +42,8 @@ function stateOf(stage, req) {
 export class ApiServerPanel extends SlicePanel {
   render(state) {
     const api = state.apiserver || { requests: [], codes: {} };
-    if (!this.changed([api.requests, api.codes])) return;
+    if (!this.changed([api.requests, api.codes, api.audit_note])) return;
+    this.auditNote = api.audit_note || null;
     const body = this.body;
     const reqs = api.requests.slice(-REQUESTS_SHOWN).reverse();
     if (!reqs.length) body.append(el("p", "panel-empty", gettext("No request from kubectl yet.")));
@@ -77,8 +78,12 @@ export class ApiServerPanel extends SlicePanel {
       box.append(el("p", "api-real", req.code != null && req.code < 400
         ? gettext("On a real cluster the stages are not visible from outside; this answer means the request passed authentication, authorization, admission and validation, and was stored in etcd.")
         : gettext("On a real cluster the stages are not visible from outside; the API server refused the request with this status.")));
+      if (this.auditNote) {
+        box.append(el("p", "api-real api-real-why", interpolate(gettext("The API server's audit log, which would show them, could not be followed: %(reason)s"), { reason: this.auditNote })));
+      }
     } else {
       box.append(this.pipeline(req));
+      if (req.audit) box.append(el("p", "api-real api-audit", gettext("Read from the real API server's audit log: the user it authenticated, the authorizer's decision and reason, and the fields that defaults and admission set.")));
     }
     if (req.message) {
       const msg = el("p", "api-message");
@@ -101,10 +106,11 @@ export class ApiServerPanel extends SlicePanel {
       if (stage.id === "mutating" || stage.id === "validating") {
         const plugins = el("span", "s-plugins");
         for (const s of stage.steps) {
-          const chip = el("span", `plugin ${s.decision === "deny" ? "deny" : "admit"}`, s.plugin);
-          chip.dataset.plugin = s.plugin;
+          // (a real cluster's audit log does not say which mutating plugin set what: one chip for all)
+          const chip = el("span", `plugin ${s.decision === "deny" ? "deny" : "admit"}`, s.plugin ?? gettext("defaults and admission"));
+          chip.dataset.plugin = s.plugin ?? "";
           if (s.changes) chip.append(el("small", null, ` ✎${s.changes}`));
-          chip.title = s.changes ? interpolate(gettext("changed %(n)s field(s)"), { n: s.changes }) : (s.notes || []).join("; ");
+          chip.title = s.changes ? interpolate(gettext("changed %(n)s field(s)"), { n: s.changes }) + (s.notes && s.notes.length ? `: ${s.notes.join(", ")}` : "") : (s.notes || []).join("; ");
           plugins.append(chip);
         }
         li.append(plugins);

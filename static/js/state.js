@@ -12,7 +12,7 @@ export function initial() {
     etcd: { members: [], leader: null, term: 0, revision: 0, keys: {}, status: {}, quorum: true, last: null, watch: [], source: null, source_note: null },
     k8s_events: [],
     scheduler: { cycles: 0, cycle: null, queues: {} },
-    apiserver: { requests: [], pending: null, open: {}, incluster: {}, codes: {} },
+    apiserver: { requests: [], pending: null, open: {}, incluster: {}, codes: {}, audit_note: null },
     terminals: { pods: [], events: [], etcd: [] },
     controllers: { loops: {}, leases: {} },
     sequence: [],
@@ -136,8 +136,10 @@ function applyApiserver(st, ev, d) {
   if (typ === "apiserver.authn") {
     const pend = api.pending || emptyPending();
     api.pending = null;
-    api.requests.push({ id: ev.seq, t: ev.t, instance: inst, method: pend.method, path: pend.path,
-      user: d.user || pend.user, client: pend.client, lb: pend.lb, stages: [], stopped: null, code: null, message: null });
+    const req = { id: ev.seq, t: ev.t, instance: inst, method: pend.method, path: pend.path,
+      user: d.user || pend.user, client: pend.client, lb: pend.lb, stages: [], stopped: null, code: null, message: null };
+    if (d.source === "audit") req.audit = true;   // a real cluster's, its stages from the audit log (as state.py)
+    api.requests.push(req);
     if (api.requests.length > REQUESTS_KEPT) api.requests.splice(0, api.requests.length - REQUESTS_KEPT);
     api.open[inst] = ev.seq;
   }
@@ -370,6 +372,7 @@ export function apply(st, ev) {
       st.namespace = d.namespace || TERMINAL_NAMESPACE;
       st.epoch = d.epoch ?? null;
       st.hidden = {};
+      st.apiserver.audit_note = (d.apiserver || {}).audit_note ?? null;
       st.nodes = {};
       for (const n of d.nodes || []) {
         st.nodes[n.name] = {

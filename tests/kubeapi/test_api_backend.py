@@ -81,7 +81,40 @@ def test_pod_create_on_the_api_backend_tells_the_simulators_story(api_kube):
     # The lesson's ten steps, in order; those a real cluster cannot show are marked hidden.
     steps = [e for e in api if e["type"] == "scenario.step"]
     assert [e["data"]["step"] for e in steps] == list(range(1, 11))
-    assert {e["data"]["step"] for e in steps if "hidden" in e["data"]} == {2, 3, 5, 6}
+    # (2 and 3, inside the API server, are told by its audit log: below)
+    assert {e["data"]["step"] for e in steps if "hidden" in e["data"]} == {5, 6}
+    # The API server's audit log (the live cluster keeps one, as `make kind-up` makes kind's), followed through
+    # the control-plane node's kubelet: the run's create told stage by stage from it, before the answer...
+    assert started["data"]["apiserver"] == {"audit": True, "audit_note": None}
+    sent = next(i for i, e in enumerate(api) if e["type"] == "kubectl.request")
+    answer = next(i for i, e in enumerate(api) if e["type"] == "apiserver.response" and e["data"]["source"] == "client")
+    inside = [e for e in api[sent + 1:answer] if e["data"].get("source") == "audit"]
+    assert [e["type"] for e in inside] == ["apiserver.authn", "apiserver.authz", "apiserver.admission",
+                                           "apiserver.validation", "apiserver.admission", "apiserver.storage"], inside
+    assert [e["step"] for e in inside] == [2, 2, 3, 3, 3, 4]
+    authn, authz, mutating, _, podsecurity, storage = (e["data"] for e in inside)
+    assert authn["decision"] == "allow" and "system:authenticated" in authn["groups"]
+    assert authz["decision"] == "allow" and authz["authorizer"] == "RBAC"
+    assert authz["reason"].startswith("RBAC: allowed by ClusterRoleBinding ")
+    # what defaults and admission set: the ServiceAccount plugin's account and token volume, the default
+    # tolerations for not-ready and unreachable nodes; not what the server stamps on every object
+    assert {"spec.serviceAccountName", "spec.tolerations", "spec.volumes"} <= set(mutating["changes"]), mutating
+    assert "metadata.uid" not in mutating["changes"] and "status" not in mutating["changes"]
+    assert podsecurity["plugin"] == "PodSecurity" and podsecurity["notes"] == ["enforce=privileged:latest"]
+    assert storage["key"] == f"/registry/pods/{ns}/web" and storage["op"] == "create"
+    # ...and the requests the control plane and the kubelet make about the run's Pod, each with its answer.
+    incluster = [e for e in api if e["type"] == "apiserver.request" and e["data"].get("source") == "audit"]
+    made = {(e["component"], e["data"]["method"], e["data"]["path"].rsplit("/", 1)[-1]) for e in incluster}
+    assert ("scheduler", "POST", "binding") in made and ("kubelet", "PATCH", "status") in made, made
+    assert all(e["data"]["user"] != authn["user"] for e in incluster)
+    answers = [e for e in api if e["type"] == "apiserver.response" and e["data"]["source"] == "audit"]
+    assert len(answers) == len(incluster) and {e["data"]["code"] for e in answers} <= {200, 201}
+    # Each told around the write it made: the scheduler's binding, then the Pod on its node, then the answer.
+    at = next(i for i, e in enumerate(api) if e["type"] == "apiserver.request" and e["data"]["path"].endswith("/binding"))
+    bound = next(i for i, e in enumerate(api) if e["type"] == "etcd.put" and e["data"]["key"] == f"/registry/pods/{ns}/web"
+                 and e["data"]["value"]["spec"].get("nodeName"))
+    done = next(i for i, e in enumerate(api) if e["type"] == "apiserver.response" and e["data"]["source"] == "audit")
+    assert at < bound < done and api[at]["step"] == 7
     # Everything observed carries its source; component events derived from Kubernetes Events say so.
     sources = {e["type"]: e["data"].get("source") for e in api if not e["type"].startswith("scenario.")}
     assert sources["kubectl.request"] == "client" and sources["etcd.put"] == "etcdctl"

@@ -45,6 +45,14 @@ async def serve(bind: str, port: int, seed: int, out) -> None:
     from dashboard.kubeapi.live_run import LiveRun
     from dashboard.kubeapi.server import KubeApi
 
+    policy = None
+    if settings.KUBEAPI_AUDIT_POLICY:   # checked before anything starts
+        from simulator.apiserver.audit import Policy, PolicyError
+
+        try:
+            policy = Policy.from_file(settings.KUBEAPI_AUDIT_POLICY)
+        except (OSError, PolicyError, ValueError) as exc:
+            raise CommandError(f"KUBEAPI_AUDIT_POLICY {settings.KUBEAPI_AUDIT_POLICY}: {exc}")
     loop = asyncio.get_running_loop()
     # Django and redis-py calls run on one thread of their own, in order (the run's log is append-only).
     db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kubeapi-db")
@@ -52,6 +60,8 @@ async def serve(bind: str, port: int, seed: int, out) -> None:
     live_run = await loop.run_in_executor(db, LiveRun, seed)
     live = LiveCluster(seed, live_run.hex, wall=time.monotonic, epoch=dt.datetime.now(dt.timezone.utc),
                        speed=settings.KUBEAPI_SPEED)
+    if policy is not None:
+        live.cluster.enable_audit(policy, settings.KUBEAPI_DIR / "var-log" / "kubernetes" / "kube-apiserver-audit.log")
 
     async def publish(events):
         await loop.run_in_executor(db, live_run.publish, events)
