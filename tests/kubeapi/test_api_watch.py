@@ -252,3 +252,8 @@ def test_without_etcdctl_the_run_reads_revisions_from_the_api_servers_watch(serv
     puts = [e for e in events if e["type"] == "etcd.put" and "/pods/" in e["data"]["key"]]
     assert puts and {e["data"]["source"] for e in puts} == {"watch"}
     assert [e["data"]["version"] for e in puts] == list(range(1, len(puts) + 1))
+    # This cluster keeps no audit log either: the run says so, and what happens inside the API server stays hidden.
+    assert run.audit is None and "kube-apiserver-audit.log" in run.audit_note
+    assert events[0]["data"]["apiserver"] == {"audit": False, "audit_note": run.audit_note}
+    assert {e["data"]["step"] for e in events if e["type"] == "scenario.step" and "hidden" in e["data"]} >= {2, 3}
+    assert not [e for e in events if e["data"].get("source") == "audit"]

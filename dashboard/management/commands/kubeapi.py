@@ -52,7 +52,7 @@ async def serve(bind: str, port: int, seed: int, out) -> None:
         try:
             policy = Policy.from_file(settings.KUBEAPI_AUDIT_POLICY)
         except (OSError, PolicyError, ValueError) as exc:
-            raise CommandError(f"KUBEAPI_AUDIT_POLICY {settings.KUBEAPI_AUDIT_POLICY}: {exc}")
+            raise CommandError(f"KUBEAPI_AUDIT_POLICY {settings.KUBEAPI_AUDIT_POLICY}: {exc}", returncode=2)
     loop = asyncio.get_running_loop()
     # Django and redis-py calls run on one thread of their own, in order (the run's log is append-only).
     db = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kubeapi-db")
