@@ -12,6 +12,7 @@ const SOURCE_TEXT = {
   event: () => gettext("Reported by the component as a Kubernetes Event; the step itself happened inside the component."),
   client: () => gettext("The dashboard's own request to the real API server, and its answer."),
   etcdctl: () => gettext("Reported by etcd itself: etcdctl watch in the etcd Pod saw this write (its key, revisions and version); the object shown is the one the API server's watch delivered."),
+  audit: () => gettext("Read from the API server's audit log (on the control-plane node, through its kubelet): what happened to a request inside the API server, or a request of the control plane or a kubelet."),
 };
 
 function line(ev) {

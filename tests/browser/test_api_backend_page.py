@@ -35,7 +35,16 @@ def test_a_real_cluster_run_on_the_page(kube, new_page):
     expect(teacher.locator("#run-status")).to_have_attribute("data-status", "succeeded", timeout=90_000)
     # Marked events, hidden steps, the run's namespace on the terminals.
     assert teacher.locator("#event-log .log-source").count() > 5
-    expect(teacher.locator('#steps li[data-hidden="true"]')).to_have_count(4)
+    # (authentication and admission are read from the audit log: only the controllers and the scheduler hidden)
+    expect(teacher.locator('#steps li[data-hidden="true"]')).to_have_count(2)
+    # The API server panel: the run's create stage by stage from the audit log.
+    create = teacher.locator("#apiserver-panel .api-req").filter(has_text="POST /api/v1/namespaces/k8sdash-")
+    expect(create.locator(".api-audit")).to_contain_text("audit log")
+    expect(create.locator('.api-stage[data-stage="authz"]')).to_have_attribute("data-state", "passed")
+    expect(create.locator('.api-stage[data-stage="mutating"] .plugin')).to_contain_text("defaults and admission")
+    expect(create.locator('.api-stage[data-stage="validating"] .plugin')).to_have_text("PodSecurity")
+    expect(create.locator('.api-stage[data-stage="etcd"]')).to_have_attribute("data-state", "passed")
+    expect(teacher.locator('#event-log .log-line[data-type="apiserver.request"] .log-source').first).to_be_visible()
     expect(teacher.locator('.term[data-term="pods"] .term-title')).to_contain_text("kubectl get pods -n k8sdash-")
     expect(teacher.locator('.term[data-term="pods"] .term-screen')).to_contain_text("Running")
     expect(teacher.locator('.term[data-term="etcd"] .term-title')).to_contain_text("run in the etcd Pod")
@@ -44,6 +53,7 @@ def test_a_real_cluster_run_on_the_page(kube, new_page):
     screenshot(teacher, "api-backend-instructor")
     expect(student.locator("#run-status .run-title")).to_contain_text("실제 클러스터", timeout=20_000)
     expect(student.locator("#event-log .log-source").first).to_have_text("실제 클러스터")
+    expect(student.locator('#apiserver-panel .api-stage[data-stage="mutating"] .plugin').first).to_contain_text("기본값과 어드미션")
     screenshot(student, "api-backend-student-ko")
     teacher_errors.check()
     student_errors.check()

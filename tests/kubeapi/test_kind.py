@@ -28,6 +28,10 @@ def test_pod_create_on_kind(kind_connection, settings):
     # etcd read with etcdctl in kubeadm's etcd Pod (its values are protobuf there; only keys and revisions are used).
     assert events[0]["data"]["etcd"]["source"] == "etcdctl", run.etcd_note
     assert "etcdctl" in {e["data"]["source"] for e in events if e["type"] == "etcd.put"}
+    # The audit log `make kind-up` turns on, read through the control-plane node's kubelet: the create told from it.
+    assert events[0]["data"]["apiserver"]["audit"], run.audit_note
+    told = [e["type"] for e in events if e["data"].get("source") == "audit"]
+    assert {"apiserver.authn", "apiserver.authz", "apiserver.admission", "apiserver.request"} <= set(told)
     assert events[-1]["type"] == "scenario.completed" and events[-1]["data"]["outcome"] == "Running"
     reasons = [e["data"]["value"]["reason"] for e in events if e["type"] == "etcd.put"
                and e["data"]["key"].startswith("/registry/events/")]
