@@ -195,11 +195,8 @@ class KubeApi:
         log_ = self.live.cluster.apiserver.audit
         if log_ is None:
             return audit_id, None
-        from simulator.apiserver.audit import Attributes as AuditAttributes
-
-        attrs = AuditAttributes(user.name, user.groups, verb, ns, resource, sub, name, group, request.path,
-                                resource_request)
-        entry = log_.begin(audit_id, attrs, request.path_qs, user.groups, _source_ips(request),
+        attrs = Attributes(user, verb, resource, sub, ns, name, group, request.path, resource_request)
+        entry = log_.begin(audit_id, attrs, request.path_qs, _source_ips(request),
                            request.headers.get("User-Agent", ""), self._audit_now())
         return audit_id, entry
 

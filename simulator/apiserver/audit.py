@@ -24,6 +24,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .authz import Attributes   # what the policy looks at, as the authorizer does (authorizer.Attributes)
+
 LEVELS = ("None", "Metadata", "Request", "RequestResponse")
 STAGES = ("RequestReceived", "ResponseStarted", "ResponseComplete", "Panic")
 
@@ -42,21 +44,6 @@ class Rule:
     resources: tuple = ()          # ((group, (resource, ...), (resourceName, ...)), ...)
     non_resource_urls: tuple = ()
     omit_stages: tuple = ()
-
-
-@dataclass
-class Attributes:
-    """What the policy looks at (authorizer.Attributes)."""
-    user: str
-    groups: tuple
-    verb: str
-    namespace: str = ""
-    resource: str = ""
-    subresource: str = ""
-    name: str = ""
-    api_group: str = ""
-    path: str = ""
-    resource_request: bool = True
 
 
 def _strings(value, where: str) -> tuple:
@@ -115,9 +102,9 @@ class Policy:
 
 
 def _matches(r: Rule, a: Attributes) -> bool:
-    if r.users and a.user not in r.users:
+    if r.users and a.user.name not in r.users:
         return False
-    if r.user_groups and not any(g in r.user_groups for g in a.groups):
+    if r.user_groups and not any(g in r.user_groups for g in a.user.groups):
         return False
     if r.verbs and a.verb not in r.verbs:
         return False
@@ -188,8 +175,8 @@ class AuditLog:
         self._file = open(self.path, "w", encoding="utf-8")   # a new cluster starts a new log
         self._lock = threading.Lock()
 
-    def begin(self, audit_id: str, attrs: Attributes, uri: str, user_groups: tuple, source_ips: list,
-              user_agent: str, received: str) -> Entry | None:
+    def begin(self, audit_id: str, attrs: Attributes, uri: str, source_ips: list, user_agent: str,
+              received: str) -> Entry | None:
         """The request's entry, or None when the policy does not record it."""
         level, omit = self.policy.evaluate(attrs)
         if level == "None":
@@ -205,7 +192,7 @@ class AuditLog:
                 ref["apiGroup"] = attrs.api_group
             if attrs.subresource:
                 ref["subresource"] = attrs.subresource
-        user = {"username": attrs.user, "groups": list(user_groups)}
+        user = {"username": attrs.user.name, "groups": list(attrs.user.groups)}
         return Entry(audit_id, level, omit, uri, attrs.verb, user, source_ips, user_agent, ref, received)
 
     @staticmethod

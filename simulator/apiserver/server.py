@@ -766,12 +766,10 @@ class ApiServer(Component):
                              api_version=(info.version if info else "v1") if entry.object_ref is not None else "")
         return resp
 
-    def _audit_begin(self, req: Request, user: UserInfo, url_name: str) -> None:
+    def _audit_begin(self, req: Request, attrs: Attributes) -> None:
         received, req.audit = req.audit, None
         if not isinstance(received, str):
             return
-        attrs = audit_mod.Attributes(user.name, user.groups, req.verb, req.namespace, req.resource,
-                                     req.subresource, url_name, req.api_group, req.path)
         if req.source_ip or req.user_agent:
             ips, agent = [req.source_ip] if req.source_ip else [], req.user_agent
         elif self.audit_client is not None:
@@ -779,7 +777,7 @@ class ApiServer(Component):
         else:
             ips, agent = [], ""
         uri = req.request_uri or req.path
-        req.audit = self.audit.begin(req.audit_id, attrs, uri, user.groups, ips, agent, received)
+        req.audit = self.audit.begin(req.audit_id, attrs, uri, ips, agent, received)
         if req.audit is not None and (req.verb != "create" or req.subresource) and req.body is not None:
             self.audit.request_object(req.audit, req.body)   # a create's, once decoded with its defaults
 
@@ -808,7 +806,7 @@ class ApiServer(Component):
         attrs = Attributes(user, req.verb, req.resource, req.subresource, req.namespace, url_name, req.api_group)
         dec = self.authorizer.authorize(attrs)
         if req.audit is not None:
-            self._audit_begin(req, user, url_name)
+            self._audit_begin(req, attrs)
             if req.audit is not None:
                 # filters/authorization.go: the decision and the authorizer's reason, allowed or not.
                 req.audit.annotations["authorization.k8s.io/decision"] = "allow" if dec.allowed else "forbid"

@@ -7,14 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from simulator.apiserver.audit import Attributes, AuditLog, Policy, PolicyError
+from simulator.apiserver.audit import AuditLog, Policy, PolicyError
+from simulator.apiserver.authn import UserInfo
+from simulator.apiserver.authz import Attributes
 
 KIND_POLICY = Path(__file__).resolve().parents[2] / "dashboard" / "realcluster" / "kind" / "audit-policy.yaml"
 
 
 def attrs(verb="get", resource="pods", sub="", ns="default", name="", group="", user="alice",
           groups=("system:authenticated",), path="") -> Attributes:
-    return Attributes(user, tuple(groups), verb, ns, resource, sub, name, group, path, resource_request=not path)
+    return Attributes(UserInfo(user, tuple(groups), "token"), verb, resource, sub, ns, name, group, path,
+                      resource_request=not path)
 
 
 def test_the_kind_policy_levels():
@@ -83,12 +86,12 @@ def test_events_carry_what_their_level_allows(tmp_path):
     stored = {**body, "metadata": {**body["metadata"], "uid": "u", "resourceVersion": "7"}}
     for resource in ("secrets", "configmaps", "pods"):
         e = log.begin(f"id-{resource}", attrs("create", resource), f"/api/v1/namespaces/default/{resource}",
-                      ("system:authenticated",), ["10.0.0.1"], "kubectl/v1.31.0", "2026-12-03T10:00:00.000001Z")
+                      ["10.0.0.1"], "kubectl/v1.31.0", "2026-12-03T10:00:00.000001Z")
         log.request_object(e, body)   # a create names its object from the body
         e.annotations.update({"z": "1", "a": "2"})
         log.write(e, "ResponseStarted", "2026-12-03T10:00:00.000002Z", 201)   # omitted by the last rule
         log.write(e, "ResponseComplete", "2026-12-03T10:00:00.000003Z", 201, response=stored, api_version="v1")
-    nothing = log.begin("id-none", attrs("get", "pods"), "/x", (), [], "", "t")
+    nothing = log.begin("id-none", attrs("get", "pods"), "/x", [], "", "t")
     assert nothing is not None   # (the last rule matches everything)
     log.close()
     lines = [json.loads(x) for x in (tmp_path / "kubernetes" / "audit.log").read_text().splitlines()]
