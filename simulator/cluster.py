@@ -16,7 +16,7 @@ from .apiserver import ApiServer, Credential, Request, Response
 from .apiserver import authz, defaults
 from .apiserver.authn import Authenticator
 from .apiserver.lb import LoadBalancer
-from .controller_manager import ControllerManager
+from .controller_manager import SERVICE_ACCOUNTS, ControllerManager
 from .controllers import endpoints
 from .etcd import EtcdCluster
 from .kernel import Environment, Future
@@ -363,7 +363,8 @@ class Cluster:
                 "kind": "ConfigMap", "apiVersion": "v1",
                 "metadata": self._meta("kube-root-ca.crt", ns, annotations={"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}),
                 "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\n(the cluster CA)\n-----END CERTIFICATE-----\n"}})
-        for sa in ("coredns", "kube-proxy", "kindnet"):
+        # (and the controllers' accounts, which kube-controller-manager's client builder makes at start-up)
+        for sa in ("coredns", "kube-proxy", "kindnet", *sorted(set(SERVICE_ACCOUNTS.values()))):
             self._put(f"/registry/serviceaccounts/kube-system/{sa}", {
                 "kind": "ServiceAccount", "apiVersion": "v1", "metadata": self._meta(sa, "kube-system")})
         self._put("/registry/services/specs/default/kubernetes", {

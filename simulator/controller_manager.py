@@ -51,6 +51,28 @@ _WORKLOADS = {"replicasets": "replicaset", "replicationcontrollers": "replicatio
 INFORMERS = ("namespaces", "serviceaccounts", "configmaps", "nodes", "leases", "services", "endpoints",
              "endpointslices", "deployments", "replicasets", "pods")
 
+# The service account each controller acts as: kubeadm runs kube-controller-manager with
+# --use-service-account-credentials, so every controller gets a client of its own
+# (controllerContext.ClientBuilder.ClientOrDie("<name>") in cmd/kube-controller-manager/app/*.go), a token of
+# the service account kube-system/<name>, bound to ClusterRole system:controller:<name> (bootstrappolicy
+# controller_policy.go). The taint-eviction controller uses the node controller's account ("taint-manager
+# uses existing cluster role from node-controller", startTaintEvictionController). The shared informers and
+# leader election use the controller-manager's own identity (system:kube-controller-manager).
+SERVICE_ACCOUNTS = {"deployment": "deployment-controller", "replicaset": "replicaset-controller",
+                    "endpoints": "endpoint-controller", "endpointslice": "endpointslice-controller",
+                    "garbagecollector": "generic-garbage-collector", "namespace": "namespace-controller",
+                    "nodelifecycle": "node-controller", "taint-eviction-controller": "node-controller",
+                    "resourcequota": "resourcequota-controller", "serviceaccount": "service-account-controller",
+                    "root-ca-cert-publisher": "root-ca-cert-publisher"}
+CONTROLLER_USERS = frozenset(f"system:serviceaccount:kube-system:{sa}" for sa in SERVICE_ACCOUNTS.values()) \
+    | {"system:kube-controller-manager"}
+
+
+def is_controller_user(name: str) -> bool:
+    """A request made by kube-controller-manager (one of its controllers' accounts, or its own identity)."""
+    return name in CONTROLLER_USERS
+
+
 CONTROLLERS = (ReplicaSetController, DeploymentController, GarbageCollector, NodeLifecycleController,
                TaintEvictionController, EndpointsController, EndpointSliceController, NamespaceController,
                ServiceAccountsController, RootCACertPublisher, ResourceQuotaController)
@@ -83,6 +105,9 @@ class ControllerManager(Component):
         # kubeadm's controller-manager.conf: client certificate CN=system:kube-controller-manager.
         self.credential = credential or Credential.x509("system:kube-controller-manager")
         self.client = client if client is not None else _default_client(apiserver, self.credential, self.me)
+        # --use-service-account-credentials: a client per controller (not with an injected client, in tests)
+        self._sa_clients: dict[str, object] = {}
+        self._sa_credentials = client is None and credential is None and hasattr(apiserver, "authenticator")
         self.trace_noops = trace_noops
         self.running = False
         self.leading = False
@@ -98,6 +123,19 @@ class ControllerManager(Component):
             # identity: "<hostname>_<uuid>"; the hostname is the control-plane node's.
             self.elector = LeaderElector(env, rng, tracer, self.client, LEASE_NAME, identity, self,
                                          event_source="kube-controller-manager")
+
+    def client_for(self, controller: str):
+        """The client a controller sends its requests with: its service account's token (registered with
+        the API server's authenticator, as the TokenRequest the real client builder makes would be), else
+        the controller-manager's own."""
+        sa = SERVICE_ACCOUNTS.get(controller)
+        if not self._sa_credentials or sa is None:
+            return self.client
+        if sa not in self._sa_clients:
+            token = f"kube-system/{sa}/{self.instance}"   # (not a secret in a simulation; never shown)
+            self.api.authenticator.add_service_account_token(token, "kube-system", sa)
+            self._sa_clients[sa] = _default_client(self.api, Credential.bearer(token), self.me)
+        return self._sa_clients[sa]
 
     @property
     def identity(self) -> str | None:

@@ -613,7 +613,7 @@ def bootstrap_cluster_roles() -> list[dict]:
     return out
 
 
-def bootstrap_cluster_role_bindings(single_controller_identity: bool = True, kubeadm: bool = True) -> list[dict]:
+def bootstrap_cluster_role_bindings(single_controller_identity: bool = False, kubeadm: bool = True) -> list[dict]:
     """The default ClusterRoleBindings (policy.go ClusterRoleBindings, controller_policy.go; kubeadm adds
     kubeadm:cluster-admins). Upstream each controller runs as its own service account
     (kube-controller-manager --use-service-account-credentials); with single_controller_identity the

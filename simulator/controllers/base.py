@@ -386,7 +386,8 @@ class Controller:
         self.env = cm.env
         self.rng = cm.rng
         self.tracer = cm.tracer
-        self.client = cm.client
+        client_for = getattr(cm, "client_for", None)
+        self.client = client_for(self.NAME) if client_for is not None else cm.client
         self.inf = cm.informers
         self.queue = WorkQueue(self.env, self.NAME)
         self.running = False

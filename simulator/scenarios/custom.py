@@ -17,6 +17,7 @@ from .. import manifests
 from ..apply import node_object, node_spec, server_error
 from ..apiserver import registry
 from ..cluster import Cluster, default_topology
+from ..controller_manager import is_controller_user
 from ..kernel import Future
 from .script import ScriptSteps, kubectl, until
 
@@ -255,9 +256,6 @@ def topology():
     return default_topology(workers=2)
 
 
-# Who the controller-manager is to the API server (kubeadm's controller-manager.conf: CN=system:kube-controller-manager;
-# with --use-service-account-credentials each controller uses its own kube-system ServiceAccount instead).
-_CONTROLLER_USERS = ("system:kube-controller-manager", "system:serviceaccount:kube-system:")
 
 
 def reactions(phase: int, type: str, data: dict) -> int | None:
@@ -266,7 +264,7 @@ def reactions(phase: int, type: str, data: dict) -> int | None:
     if phase < 1:
         return None
     if type == "apiserver.request" and data.get("method") in ("POST", "PUT", "PATCH", "DELETE") \
-            and str(data.get("user", "")).startswith(_CONTROLLER_USERS) and "/events" not in str(data.get("path", "")):
+            and is_controller_user(str(data.get("user", ""))) and "/events" not in str(data.get("path", "")):
         return 2
     if type in ("scheduler.queue", "scheduler.filter", "scheduler.bind"):
         return 3

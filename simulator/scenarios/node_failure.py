@@ -10,6 +10,7 @@ DefaultTolerationSeconds admission plugin adds (plugin/pkg/admission/defaulttole
 from __future__ import annotations
 
 from ..cluster import Cluster, default_topology
+from ..controller_manager import is_controller_user
 from ..kernel import Future
 from .script import ScriptSteps, kubectl, objects, running_pods, until
 
@@ -20,7 +21,6 @@ WORKERS = 3
 PAUSE = 2.0   # virtual seconds of calm between the acts
 UNREACHABLE = "node.kubernetes.io/unreachable"
 DEFAULT_TOLERATION = 300   # --default-unreachable-toleration-seconds
-CONTROLLER_MANAGER = "system:kube-controller-manager"   # the user its requests carry in the simulator
 
 CATALOG = {
     "id": ID,
@@ -188,7 +188,7 @@ def step_policy(params: dict) -> ScriptSteps:
         if phase != 2:
             return None
         node = f"/api/v1/nodes/{steps.victim}"
-        if type == "apiserver.request" and data.get("user") == CONTROLLER_MANAGER:
+        if type == "apiserver.request" and is_controller_user(data.get("user") or ""):
             method, path = data.get("method"), str(data.get("path", ""))
             if method == "PUT" and path == node + "/status":
                 return 3

@@ -176,6 +176,18 @@ def test_deployment_reconcile_on_the_api_backend_tells_the_simulators_story(api_
     assert [e["data"]["step"] for e in api if e["type"] == "scenario.step"] == list(range(1, 8))
     # the deleted Pod's key was deleted, and replaced
     assert any(e["type"] == "etcd.delete" and e["data"]["key"].startswith("/registry/pods/") for e in api)
+    # The audit log names each controller by its own service account (--use-service-account-credentials), the
+    # same users as the simulator's requests: the Deployment controller makes the ReplicaSet, the ReplicaSet
+    # controller the Pods.
+    def makers(events, suffix):
+        return {e["data"]["user"] for e in events if e["type"] == "apiserver.request" and e["data"]["method"] == "POST"
+                and e["data"]["path"].endswith(suffix)}
+
+    assert makers(api, "/replicasets") == makers(sim, "/replicasets") == {
+        "system:serviceaccount:kube-system:deployment-controller"}
+    assert makers(api, "/pods") == makers(sim, "/pods") == {"system:serviceaccount:kube-system:replicaset-controller"}
+    assert {e["component"] for e in api if e["type"] == "apiserver.request"
+            and e["data"]["user"].startswith("system:serviceaccount:kube-system:")} == {"controller-manager"}
 
 
 def test_preflight_refuses_a_run_when_the_cluster_cannot_be_used(api_kube):

@@ -174,10 +174,16 @@ def test_admin_allowed_by_kubeadm_binding_and_system_node_has_no_subjects():
     assert az.authorize(Attributes(sched, "create", "pods", "binding", "default", "web")).allowed
     assert az.authorize(Attributes(sched, "update", "leases", "", "kube-system", "kube-scheduler", "coordination.k8s.io")).allowed
     assert not az.authorize(Attributes(sched, "update", "leases", "", "kube-system", "other", "coordination.k8s.io")).allowed
+    # --use-service-account-credentials (kubeadm): each controller acts as its own service account; the
+    # controller-manager's own identity may only list and watch (its shared informers), not create.
     kcm = UserInfo("system:kube-controller-manager", ("system:authenticated",), "x509")
-    d = az.authorize(Attributes(kcm, "create", "replicasets", "", "default", "", "apps"))
+    assert not az.authorize(Attributes(kcm, "create", "replicasets", "", "default", "", "apps")).allowed
+    assert az.authorize(Attributes(kcm, "watch", "replicasets", "", "", "", "apps")).allowed
+    dc = UserInfo("system:serviceaccount:kube-system:deployment-controller",
+                  ("system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"), "token")
+    d = az.authorize(Attributes(dc, "create", "replicasets", "", "default", "", "apps"))
     assert d.reason == ('RBAC: allowed by ClusterRoleBinding "system:controller:deployment-controller" of ClusterRole '
-                        '"system:controller:deployment-controller" to User "system:kube-controller-manager"')
+                        '"system:controller:deployment-controller" to ServiceAccount "deployment-controller/kube-system"')
 
 
 def test_node_authorizer_only_for_pods_bound_to_the_node():

@@ -68,7 +68,7 @@ def test_two_replicasets_revisions_and_the_final_image(default_run):
     posts = [e for e in evs if e["type"] == "apiserver.request" and e["data"]["method"] == "POST"
              and e["data"]["path"] == "/apis/apps/v1/namespaces/default/replicasets"]
     assert [step[e["seq"]] for e in posts] == [2, 4]
-    assert all(e["data"]["user"] == "system:kube-controller-manager" for e in posts)
+    assert all(e["data"]["user"] == "system:serviceaccount:kube-system:deployment-controller" for e in posts)
     rss = {rs["metadata"]["name"]: rs for rs in ru.replicasets(sim.cluster)}
     assert len(rss) == 2
     by_image = {rs["spec"]["template"]["spec"]["containers"][0]["image"]: rs for rs in rss.values()}

@@ -91,7 +91,10 @@ def test_service_gets_a_cluster_ip_and_endpoints_list_the_ready_pods(run):
              and e["data"]["path"].endswith(("/namespaces/default/endpoints", "/namespaces/default/endpointslices"))]
     assert sorted(e["data"]["path"].rsplit("/", 1)[1] for e in posts) == ["endpoints", "endpointslices"]
     assert {step[e["seq"]] for e in posts} == {3}
-    assert {e["data"]["user"] for e in posts} == {"system:kube-controller-manager"}
+    # (each controller as its own service account: kube-controller-manager --use-service-account-credentials)
+    assert {e["data"]["path"].rsplit("/", 1)[1]: e["data"]["user"] for e in posts} == {
+        "endpoints": "system:serviceaccount:kube-system:endpoint-controller",
+        "endpointslices": "system:serviceaccount:kube-system:endpointslice-controller"}
     # When step 5 begins, the Endpoints hold the three ready Pods; after the scale-up, four.
     assert len(at[5]["ready"]) == 3 and at[5]["not_ready"] == []
     assert len(at[7]["ready"]) == 4 and set(at[5]["ready"]) < set(at[7]["ready"]) and at[7]["not_ready"] == []
