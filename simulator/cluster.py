@@ -183,21 +183,25 @@ class Cluster:
             i = self.control_plane_hosts.index(name)
             for el in self._electors_of.get(i, []):
                 el.stop()
-            self.schedulers[i].stop()
-            self.controller_managers[i].stop()
-            self.apiservers[i].stop()
+            for comp in (self.schedulers[i], self.controller_managers[i], self.apiservers[i]):
+                comp.stop()
+                self._lifecycle(comp, "stopped", name)
             self.etcd.stop_member(self.etcd.members[i])
 
     def start_node(self, name: str) -> None:
         if name in self.control_plane_hosts and not self.hosted_control_plane:
             i = self.control_plane_hosts.index(name)
             self.etcd.start_member(self.etcd.members[i])
-            self.apiservers[i].start()
-            self.schedulers[i].start()
-            self.controller_managers[i].start()
+            for comp in (self.apiservers[i], self.schedulers[i], self.controller_managers[i]):
+                comp.start()
+                self._lifecycle(comp, "started", name)
             for el in self._electors_of.get(i, []):
                 el.start()
         self._start_node_agents(name)
+
+    def _lifecycle(self, comp, state: str, node: str) -> None:
+        self.tracer.emit(comp.COMPONENT, comp.instance, "component.lifecycle", f"{comp.COMPONENT} {comp.instance} {state}",
+                         {"state": state, "node": node})
 
     # ---- running --------------------------------------------------------------------------------------
     def _on_write(self, ev) -> None:

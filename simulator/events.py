@@ -140,6 +140,8 @@ _TYPES = (
               ("conditions", "changed")),
     EventType("kubelet.lifecycle", "kubelet", "kubelet", tuple(range(1, 11)), "The kubelet (and with it the node, as the control plane sees it) stopped or started.",
               ("state",)),
+    EventType("component.lifecycle", "client", "client", (), "A control-plane component (API server, scheduler or controller-manager) stopped or started with its node: it serves and acts no more, or again.",
+              ("state", "node")),
 )
 
 TYPES: dict[str, EventType] = {et.type: et for et in _TYPES}

@@ -461,6 +461,11 @@ def apply(st: dict, ev: dict) -> dict:
             node = st["nodes"].get(name)
             if node is not None:
                 node["bound"] = node.get("bound", 0) + n
+    elif typ == "component.lifecycle":
+        # A control-plane component stopped or started with its node (drawn stopped on the diagram).
+        comp = st["components"].get(f'{ev["component"]}/{ev["instance"]}')
+        if comp is not None:
+            comp["running"] = data.get("state") != "stopped"
     elif typ == "kubelet.lifecycle":
         # The node as the control plane sees it: its kubelet stopped (no heartbeats) or started again.
         node = st["nodes"].get(ev["instance"])

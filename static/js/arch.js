@@ -259,13 +259,16 @@ export class ArchView {
       if (n) key += `${name}:${n.ready}:${n.kubelet}:${(n.taints || []).map((t) => `${t.key}=${t.value || ""}:${t.effect}`).join(",")};`;
     }
     for (const [name, m] of Object.entries(members)) key += `${name}:${m.running};`;
+    const comps = state.components || {};
+    for (const [k, c] of Object.entries(comps)) if (c.running === false) key += `${k}:down;`;
     if (key === this.statusKey) return;
     this.statusKey = key;
-    // A stopped kubelet, or a stopped etcd member, is drawn as stopped: greyed, dashed, and saying so.
+    // A stopped kubelet, etcd member or control-plane component is drawn as stopped: greyed, dashed, and saying so.
     for (const [k, v] of this.boxes) {
       const b = v.box;
       const down = b.component === "kubelet" ? Boolean(nodes[b.instance] && nodes[b.instance].kubelet === "stopped")
-        : b.component === "etcd" ? Boolean(members[b.instance] && members[b.instance].running === false) : false;
+        : b.component === "etcd" ? Boolean(members[b.instance] && members[b.instance].running === false)
+        : Boolean(comps[`${b.component}/${b.instance}`] && comps[`${b.component}/${b.instance}`].running === false);
       if (v.g.classList.contains("down") === down) continue;
       v.g.classList.toggle("down", down);
       if (!v.g.classList.contains("absent")) v.g.querySelector(".comp-role").textContent = down ? gettext("stopped") : ROLE[b.component];

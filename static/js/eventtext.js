@@ -58,6 +58,7 @@ export const EVENT_TEXT = {
   "kubelet.image.failed": { en: "The image could not be pulled (ErrImagePull): wrong name or no access", ko: "이미지를 받지 못함(ErrImagePull): 이름이 틀렸거나 접근 권한이 없음" },
   "kubelet.pod.terminated": { en: "The Pod's containers and sandbox are gone; its IP is released", ko: "Pod의 컨테이너와 샌드박스가 정리되고 IP가 반납됨" },
   "kubelet.node.status": { en: "kubelet reports a change in its node's conditions (e.g. Ready again)", ko: "kubelet이 노드 상태 조건의 변화를 보고(예: 다시 Ready)" },
+  "component.lifecycle": { en: "a control-plane component stopped or started with its node", ko: "컨트롤 플레인 구성 요소가 노드와 함께 중지되거나 시작됨" },
   "kubelet.lifecycle": { en: "kubelet stopped or started: to the control plane, the node left or came back", ko: "kubelet이 중지 또는 시작됨: 컨트롤 플레인 입장에서는 노드가 빠지거나 돌아온 것" },
 };
 

@@ -511,6 +511,12 @@ export function apply(st, ev) {
       }
       break;
     }
+    case "component.lifecycle": {
+      // A control-plane component stopped or started with its node (mirrors state.py).
+      const comp = st.components[`${ev.component}/${ev.instance}`];
+      if (comp) comp.running = d.state !== "stopped";
+      break;
+    }
     case "kubelet.lifecycle": {
       // The node as the control plane sees it: its kubelet stopped (no heartbeats) or started again.
       const node = st.nodes[ev.instance];

@@ -62,6 +62,24 @@ def test_scenario_runs_and_ends_with_its_questions_in_korean(stack, new_page, sc
     # The boxes drawn for this cluster still open their panels.
     student.locator('#arch .comp[data-component="etcd"]').last.click()
     expect(student.locator("#etcd-panel")).to_have_class(re.compile(r"\bspotlight\b"))
+    if scenario_id == "ha-control-plane":
+        # Replayed to the moment the first control-plane node went down: its API server, scheduler and
+        # controller-manager (and etcd member) are drawn stopped; the other nodes' are not.
+        from tests.server.conftest import fetch_events
+
+        evs = fetch_events(stack.session(), stack, info.value.json()["id"])
+        down = max(e["seq"] for e in evs if e["type"] == "etcd.member.stopped"
+                   or (e["type"] == "component.lifecycle" and e["data"]["state"] == "stopped"))
+        student.locator(f'#past-runs li[data-run="{info.value.json()["id"]}"] .past-replay').click()
+        expect(student.locator("#replay-bar")).to_be_visible()
+        student.evaluate("""seq => { const t = document.getElementById('replay-timeline');
+            t.value = seq; t.dispatchEvent(new Event('input')); }""", down)
+        stopped = student.locator("#arch .comp.down")
+        expect(stopped).to_have_count(5)   # kubelet, etcd member, API server, scheduler, controller-manager
+        assert sorted(stopped.evaluate_all("cs => cs.map(c => c.dataset.component)")) == [
+            "apiserver", "controller-manager", "etcd", "kubelet", "scheduler"]
+        expect(student.locator('#arch .comp.down[data-component="apiserver"] .comp-role')).to_have_text("중지됨")
+        screenshot(student, "scenario-ha-control-plane-down-ko")
     screenshot(student, f"scenario-{scenario_id}-ko")
     errors.check()
     teacher_errors.check()

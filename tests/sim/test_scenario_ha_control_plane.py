@@ -59,6 +59,17 @@ def test_leases_change_hands_after_they_expire(default_run):
     (stopped,) = [e for e in evs if e["type"] == "kubelet.lifecycle" and e["data"]["state"] == "stopped"]
     assert stopped["instance"] == "control-plane" and step[stopped["seq"]] == 2
     t_stop = stopped["t"]
+    # ...and its control-plane components with it (the diagram draws them stopped), back at step 7.
+    def lifecycle(state):
+        return [(e["component"], e["instance"], e["data"]["node"], step[e["seq"]]) for e in evs
+                if e["type"] == "component.lifecycle" and e["data"]["state"] == state]
+
+    assert lifecycle("stopped") == [("scheduler", "scheduler-1", "control-plane", 2),
+                                    ("controller-manager", "controller-manager-1", "control-plane", 2),
+                                    ("apiserver", "apiserver-1", "control-plane", 2)]
+    assert lifecycle("started") == [("apiserver", "apiserver-1", "control-plane", 7),
+                                    ("scheduler", "scheduler-1", "control-plane", 7),
+                                    ("controller-manager", "controller-manager-1", "control-plane", 7)]
     # Step 4: a standby's takeover write opens it; each Lease is taken by an instance on another node,
     # once the 15 s lease has expired as the standby observed it (its last renewal <= 2 s before the stop,
     # seen up to one jittered retry period late, acted on at the next retry).
