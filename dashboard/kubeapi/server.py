@@ -33,7 +33,7 @@ from aiohttp import web
 from simulator import clock
 from simulator.apiserver import registry
 from simulator.apiserver import status as st
-from simulator.apiserver.authn import Credential
+from simulator.apiserver.authn import Credential, UserInfo
 from simulator.apiserver.authz import Attributes
 from simulator.apiserver.server import Request, WatchExpired, binding_success
 from simulator.live import LiveCluster
@@ -155,7 +155,7 @@ class KubeApi:
             return web.Response(text="ok")
         user = await self._authenticate(cred)
         if user is None:
-            return _status(st.unauthorized())
+            return self._unauthorized(request, cred)
         if path in ("/version", "/version/"):
             return _json(discovery.version())
         m = _NODE_PROXY.match(path)
@@ -199,6 +199,32 @@ class KubeApi:
         entry = log_.begin(audit_id, attrs, request.path_qs, _source_ips(request),
                            request.headers.get("User-Agent", ""), self._audit_now())
         return audit_id, entry
+
+    def _unauthorized(self, request: web.Request, cred) -> web.Response:
+        """401, and its audit event as filters.WithFailedAuthenticationAudit writes it: no user, the stage
+        ResponseStarted, and a message naming what was tried (getAuthMethods)."""
+        audit_id, entry = str(uuid.uuid4()), None
+        log_ = self.live.cluster.apiserver.audit
+        if log_ is not None:
+            nobody = UserInfo("", (), "")
+            m = _PATH.match(request.path)
+            if m is None:
+                attrs = Attributes(nobody, "get", "", path=request.path, resource_request=False)
+            else:
+                verb = {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(request.method) or (
+                    ("delete" if m["name"] else "deletecollection") if request.method == "DELETE"
+                    else "get" if m["name"] else "watch" if request.query.get("watch") in ("true", "1") else "list")
+                attrs = Attributes(nobody, verb, m["resource"], m["sub"] or "", m["ns"] or "", m["name"] or "",
+                                   m["group"] or "")
+            entry = log_.begin(audit_id, attrs, request.path_qs, _source_ips(request),
+                               request.headers.get("User-Agent", ""), self._audit_now())
+        tried = "bearer" if cred is not None else ""
+        status = {"message": f"Authentication failed, attempted: {tried}" if tried
+                  else "Authentication failed, no credentials provided"}
+        self._audit_done(entry, 401, status, stage="ResponseStarted")
+        resp = _status(st.unauthorized())
+        resp.headers["Audit-Id"] = audit_id
+        return resp
 
     def _audit_now(self) -> str:
         return clock.rfc3339_micro(self.live.env.now)

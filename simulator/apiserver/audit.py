@@ -192,7 +192,8 @@ class AuditLog:
                 ref["apiGroup"] = attrs.api_group
             if attrs.subresource:
                 ref["subresource"] = attrs.subresource
-        user = {"username": attrs.user.name, "groups": list(attrs.user.groups)}
+        # (no user at all for a request that failed authentication)
+        user = {"username": attrs.user.name, "groups": list(attrs.user.groups)} if attrs.user.name else {}
         return Entry(audit_id, level, omit, uri, attrs.verb, user, source_ips, user_agent, ref, received)
 
     @staticmethod

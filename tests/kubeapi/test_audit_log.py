@@ -116,6 +116,23 @@ def test_a_refused_request_is_logged_with_its_status(kube):
     ev = denied(audit_events(kube, denied))[0]
     assert ev["annotations"]["authorization.k8s.io/decision"] == "forbid"
     assert ev["responseStatus"]["code"] == 403
+    # A token nobody has: no user, and what was tried (filters.WithFailedAuthenticationAudit).
+    import subprocess
+
+    from tests.kubestack import KUBECTL
+
+    forged = kube.root / "forged-audit.yaml"
+    forged.write_text(kube.kubeconfig("instructor").read_text().replace("token: ", "token: y"))
+    subprocess.run([KUBECTL, "get", "pods", "-n", "audited-401"], capture_output=True, timeout=30,
+                   env={"KUBECONFIG": str(forged), "HOME": str(kube.root)})
+
+    def unauthenticated(evs):
+        return [e for e in evs if (e.get("objectRef") or {}).get("namespace") == "audited-401"]
+
+    ev = unauthenticated(audit_events(kube, unauthenticated))[0]
+    assert ev["user"] == {} and ev["stage"] == "ResponseStarted" and ev["verb"] == "list"
+    assert ev["responseStatus"] == {"metadata": {}, "message": "Authentication failed, attempted: bearer", "code": 401}
+    assert "annotations" not in ev
 
 
 def test_the_kubelet_serves_the_log_in_ranges_and_only_to_who_may_proxy_to_nodes(kube):
