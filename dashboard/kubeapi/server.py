@@ -230,10 +230,10 @@ class KubeApi:
         return clock.rfc3339_micro(self.live.env.now)
 
     def _audit_done(self, entry, code: int, status: dict | None = None, stage: str = "ResponseComplete",
-                    api_version: str = "v1") -> None:
+                    api_version: str = "v1", response=None) -> None:
         if entry is None:
             return
-        self.live.cluster.apiserver.audit.write(entry, stage, self._audit_now(), code, status=status,
+        self.live.cluster.apiserver.audit.write(entry, stage, self._audit_now(), code, status=status, response=response,
                                                 api_version=api_version if entry.object_ref is not None else "")
 
     # -- nodes/<name>/proxy: the kubelet's /logs/ ------------------------------------------------------------
@@ -413,12 +413,14 @@ class KubeApi:
         req = Request(method, request.path, verb, resource, ns, name, subresource=sub, api_group=group, body=body,
                       credential=cred, client=KUBECTL, traced=verb not in ("get", "list"), query=query,
                       patch_type=patch_type, audit_id=str(uuid.uuid4()), request_uri=request.path_qs,
-                      user_agent=request.headers.get("User-Agent", ""), source_ip=(_source_ips(request) or [""])[-1])
+                      user_agent=request.headers.get("User-Agent", ""), source_ip=(_source_ips(request) or [""])[-1],
+                      audit_by_caller=True)
         resp = await self._await(self.live.request(req))
         headers = {"Audit-Id": req.audit_id}
         if resp.warnings:
             headers["Warning"] = ", ".join(f'299 - "{w}"' for w in resp.warnings)
         if not resp.ok:
+            self._audit_done(req.audit, resp.code, resp.status, api_version=info.version)
             return _json(resp.status, status=resp.code, headers=headers)
         body = resp.body
         if sub == "binding":
@@ -429,6 +431,8 @@ class KubeApi:
                                 q.get("includeObject", "Metadata"))
         elif alias is not None:
             body = events_v1.convert_response(body)
+        # (what kubectl gets back is what the audit event's responseObject holds: a Table for `kubectl get`)
+        self._audit_done(req.audit, resp.code, response=body, api_version=info.version)
         return _json(body if body is not None else {}, status=resp.code, headers=headers)
 
     async def _watch(self, request: web.Request, cred, user, resource: str, info, ns: str) -> web.StreamResponse:

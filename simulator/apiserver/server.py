@@ -91,6 +91,7 @@ class Request:
     user_agent: str = ""
     source_ip: str = ""
     request_uri: str = ""   # the path and query as sent (the audit event's requestURI)
+    audit_by_caller: bool = False   # the caller writes the ResponseComplete event (with the body it sends)
     audit: object = None
 
 
@@ -758,7 +759,10 @@ class ApiServer(Component):
         req.audit = clock.rfc3339_micro(self.env.now)   # until authentication names the user: the arrival
         resp = yield from self._serve(req)
         entry, req.audit = req.audit, None
-        if isinstance(entry, audit_mod.Entry):
+        if req.audit_by_caller:
+            # The HTTP front (dashboard/kubeapi) completes it with what it writes back (a Table for kubectl get).
+            req.audit = entry if isinstance(entry, audit_mod.Entry) else None
+        elif isinstance(entry, audit_mod.Entry):
             info = registry.RESOURCES.get(req.resource)
             body = binding_success() if req.subresource == "binding" and resp.ok else resp.body
             self.audit.write(entry, "ResponseComplete", clock.rfc3339_micro(self.env.now), resp.code,

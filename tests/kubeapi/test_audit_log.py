@@ -88,6 +88,7 @@ def test_kubectl_requests_are_in_the_audit_log_with_their_decision_and_objects(k
     events = audit_events(kube, lambda evs: any(e["auditID"] == audit_id for e in evs))
     got = next(e for e in events if e["auditID"] == audit_id)
     assert got["verb"] == "get" and got["objectRef"]["name"] == "logged" and got["level"] == "RequestResponse"
+    assert got["responseObject"]["kind"] == "Table"   # what kubectl got back
 
 
 def test_a_refused_request_is_logged_with_its_status(kube):
