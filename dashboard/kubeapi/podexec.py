@@ -76,10 +76,13 @@ def container_of(pod: dict, name: str, asked: str | None) -> tuple[str, dict, di
     return want, statuses, None
 
 
-async def serve(server, request: web.Request, user, ns: str, name: str) -> web.StreamResponse:
+async def serve(server, request: web.Request, user, ns: str, name: str, audit_id: str = "",
+                entry=None) -> web.StreamResponse:
+    """The exec; `entry` is its audit record (the caller completes it for an answer that is not a WebSocket;
+    a session is logged at ResponseStarted, once upgraded, and at ResponseComplete when it ends)."""
     live = server.live
     for verb in ("get", "create") if request.method == "GET" else ("create",):
-        denied = server._authorized(user, verb, "pods", "exec", ns, name, "")
+        denied = server._authorized(user, verb, "pods", "exec", ns, name, "", entry)
         if denied:
             return _reply(denied)
     pod = live.cluster.get(registry.key("pods", ns, name))
@@ -99,11 +102,14 @@ async def serve(server, request: web.Request, user, ns: str, name: str) -> web.S
             "this simulated cluster serves exec over WebSocket only (subprotocol v5.channel.k8s.io or "
             "v4.channel.k8s.io, what kubectl 1.30+ uses), not SPDY"))
     ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, heartbeat=None)
+    if audit_id:
+        ws.headers["Audit-Id"] = audit_id
     ready = ws.can_prepare(request)
     if not ready.ok or ready.protocol is None:
         return _reply(st.bad_request(f"unable to upgrade connection: none of the subprotocols "
                                             f"{', '.join(PROTOCOLS)} was requested"))
     await ws.prepare(request)
+    server._audit_done(entry, 101, stage="ResponseStarted")
     closed = asyncio.Event()
 
     async def read() -> None:   # stdin is not used; a close (Ctrl-C in kubectl) ends a watch
@@ -139,6 +145,7 @@ async def serve(server, request: web.Request, user, ns: str, name: str) -> web.S
         reader.cancel()
         if not ws.closed:
             await ws.close()
+        server._audit_done(entry, 101)
     return ws
 
 

@@ -357,7 +357,12 @@ class KubeApi:
         else:
             return _status(st.method_not_allowed())
         if sub == "exec" and resource == "pods" and method in ("GET", "POST"):
-            return await podexec.serve(self, request, user, ns, name)
+            audit_id, entry = self._audit(request, user, verb if method == "GET" else "create", "pods", "exec", ns, name)
+            resp = await podexec.serve(self, request, user, ns, name, audit_id, entry)
+            if not isinstance(resp, web.WebSocketResponse):
+                resp.headers["Audit-Id"] = audit_id
+                self._audit_done(entry, resp.status, _status_of(resp))
+            return resp
         if sub == "log" and resource == "pods" and verb == "get":
             return await self._log(request, user, ns, name)
         if verb == "watch":

@@ -173,3 +173,18 @@ def test_a_bad_audit_policy_stops_the_kubeapi_before_it_starts(kube, tmp_path):
     assert f"KUBEAPI_AUDIT_POLICY {bad}: rules[0].level: must be one of None, Metadata, Request, RequestResponse" \
         in proc.stderr
     assert not (tmp_path / "kubeapi").exists()   # nothing made: no certificate, no log
+
+
+def test_kubectl_exec_is_logged_when_it_starts_and_when_it_ends(kube):
+    kube.kubectl("exec", "-n", "kube-system", "etcd-control-plane", "--", "etcdctl", "version")
+
+    def execs(evs):
+        return [e for e in evs if (e.get("objectRef") or {}).get("subresource") == "exec"]
+
+    got = execs(audit_events(kube, lambda evs: len(execs(evs)) >= 2))
+    started, done = got[-2:]
+    assert started["auditID"] == done["auditID"] and started["verb"] == "get"
+    assert [started["stage"], done["stage"]] == ["ResponseStarted", "ResponseComplete"]
+    assert done["responseStatus"]["code"] == 101 and done["objectRef"]["name"] == "etcd-control-plane"
+    assert done["requestURI"].startswith("/api/v1/namespaces/kube-system/pods/etcd-control-plane/exec?command=etcdctl")
+    assert done["annotations"]["authorization.k8s.io/decision"] == "allow"
