@@ -24,13 +24,15 @@ def shared_objects_read_only():
 
 @pytest.fixture(autouse=True, scope="session")
 def replaced_values_deflated_at_once():
-    """etcd's store deflates a replaced value only _DEFLATE_LAG writes later, which a test's cluster rarely
-    reaches: here every replaced value is deflated right after its watchers were told, so every test reads
-    past revisions (ranges at a revision, watch replays, prev_kv) through the deflated form."""
+    """etcd's store deflates a replaced value of _DEFLATE_MIN characters or more, _DEFLATE_LAG writes later,
+    which a test's cluster rarely reaches: here every replaced value, whatever its size, is deflated right
+    after its watchers were told, so every test reads past revisions (ranges at a revision, watch replays,
+    prev_kv) through the deflated form."""
     from simulator.etcd import mvcc
-    before, mvcc._DEFLATE_LAG = mvcc._DEFLATE_LAG, 0
+    before = mvcc._DEFLATE_LAG, mvcc._DEFLATE_MIN
+    mvcc._DEFLATE_LAG, mvcc._DEFLATE_MIN = 0, 0
     yield
-    mvcc._DEFLATE_LAG = before
+    mvcc._DEFLATE_LAG, mvcc._DEFLATE_MIN = before
 
 
 def pytest_addoption(parser):
