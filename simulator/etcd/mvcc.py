@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import bisect
 import operator
-from dataclasses import dataclass, field
+import zlib
+from collections import deque
+from dataclasses import FrozenInstanceError, dataclass, field
 from typing import Callable, Iterable
 
 
@@ -30,16 +32,127 @@ class CompactedError(Exception):
         super().__init__("mvcc: required revision has been compacted")
 
 
-# slots: one KeyValue and one WatchEvent per revision are kept until compaction (history, watch log) -
-# millions in a 150,000-Pod run - and an instance __dict__ more than doubled their size.
-@dataclass(frozen=True, slots=True)
+# A value that a later revision has replaced is read only by a range at a past revision, a watch replayed
+# from the log, or as a prev_kv: it is kept deflated (raw DEFLATE against a preset dictionary of the
+# Kubernetes JSON the store mostly holds: a Pod revision of ~2.3 KB keeps ~250 bytes). The text read back
+# is the very same, so nothing a reader sees changes; a 150,000-Pod run keeps ~450,000 such revisions until
+# the API server's compaction. Values shorter than _DEFLATE_MIN are kept as they are: deflating one costs
+# tens of microseconds (~45 us for 1 KB on the 2-core bench machine), which a small value (a Lease, the
+# scheduler benchmark's ~1 KB Pods: ~5% of its timed section) does not repay; a Pod's revisions from its
+# creation on (1.8-2.9 KB) do.
+_DEFLATE_MIN = 1536
+# Values replaced within the last _DEFLATE_LAG revisions stay as they are: the watchers of the write that
+# replaced them (the API server's watch cache) read them at once, and still share the same string for a while.
+_DEFLATE_LAG = 4096
+_ZDICT = (
+    '{"kind":"Event","apiVersion":"v1","metadata":{"name":"","namespace":"default","uid":"",'
+    '"creationTimestamp":"2025-01-01T00:00:00Z"},"involvedObject":{"kind":"Pod","namespace":"default","name":"",'
+    '"uid":"","apiVersion":"v1","resourceVersion":"","fieldPath":"spec.containers{"},"reason":"Scheduled",'
+    '"message":"Successfully assigned default/ to worker-","source":{"component":"kubelet","host":"worker-"},'
+    '"firstTimestamp":null,"lastTimestamp":null,"count":1,"type":"Normal","eventTime":null,"action":"Binding",'
+    '"reportingComponent":"default-scheduler","reportingInstance":"default-scheduler-control-plane"}'
+    '{"kind":"Pod","apiVersion":"v1","metadata":{"name":"","generateName":"","namespace":"default","labels":'
+    '{"app":"","pod-template-hash":""},"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"",'
+    '"uid":"","controller":true,"blockOwnerDeletion":true}],"uid":"","creationTimestamp":"2025-01-01T00:00:00Z"},'
+    '"spec":{"containers":[{"name":"","image":"registry.k8s.io/pause:3.10","resources":{"requests":{"cpu":"100m",'
+    '"memory":"128Mi"}},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File",'
+    '"imagePullPolicy":"IfNotPresent","volumeMounts":[{"name":"kube-api-access-","readOnly":true,'
+    '"mountPath":"/var/run/secrets/kubernetes.io/serviceaccount"}]}],"restartPolicy":"Always",'
+    '"terminationGracePeriodSeconds":30,"dnsPolicy":"ClusterFirst","securityContext":{},'
+    '"schedulerName":"default-scheduler","enableServiceLinks":true,"serviceAccountName":"default",'
+    '"serviceAccount":"default","volumes":[{"name":"kube-api-access-","projected":{"sources":[{"serviceAccountToken":'
+    '{"expirationSeconds":3607,"path":"token"}},{"configMap":{"name":"kube-root-ca.crt","items":[{"key":"ca.crt",'
+    '"path":"ca.crt"}]}},{"downwardAPI":{"items":[{"path":"namespace","fieldRef":{"apiVersion":"v1",'
+    '"fieldPath":"metadata.namespace"}}]}}],"defaultMode":420}}],"priority":0,"preemptionPolicy":"PreemptLowerPriority",'
+    '"tolerations":[{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute",'
+    '"tolerationSeconds":300},{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute",'
+    '"tolerationSeconds":300}],"nodeName":"worker-"},"status":{"phase":"Pending","qosClass":"Burstable","conditions":'
+    '[{"type":"PodReadyToStartContainers","status":"True","lastProbeTime":null,"lastTransitionTime":'
+    '"2025-01-01T00:00:00Z"},{"type":"Initialized","status":"True","lastProbeTime":null,"lastTransitionTime":'
+    '"2025-01-01T00:00:00Z"},{"type":"Ready","status":"False","lastProbeTime":null,"lastTransitionTime":'
+    '"2025-01-01T00:00:00Z","reason":"ContainersNotReady","message":"containers with unready status: []"},'
+    '{"type":"ContainersReady","status":"True"},{"type":"PodScheduled","status":"True","lastProbeTime":null,'
+    '"lastTransitionTime":"2025-01-01T00:00:00Z"}],"hostIP":"172.18.0.","hostIPs":[{"ip":"172.18.0."}],'
+    '"podIP":"10.244.","podIPs":[{"ip":"10.244."}],"startTime":"2025-01-01T00:00:00Z","containerStatuses":'
+    '[{"name":"","state":{"waiting":{"reason":"ContainerCreating"},"running":{"startedAt":"2025-01-01T00:00:00Z"}},'
+    '"lastState":{},"ready":false,"restartCount":0,"image":"registry.k8s.io/pause:3.10","imageID":'
+    '"registry.k8s.io/pause@sha256:","containerID":"containerd://","started":true}]}}').encode()
+
+
+def _deflate(text: str) -> bytes:
+    c = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _ZDICT)
+    return c.compress(text.encode("utf-8", "surrogatepass")) + c.flush()
+
+
+def _inflate(data: bytes) -> str:
+    d = zlib.decompressobj(-15, _ZDICT)
+    return (d.decompress(data) + d.flush()).decode("utf-8", "surrogatepass")
+
+
+_FIELDS = ("key", "value", "create_revision", "mod_revision", "version", "lease")
+
+
 class KeyValue:
-    key: str
-    value: str
-    create_revision: int
-    mod_revision: int
-    version: int
-    lease: int = 0
+    """mvccpb.KeyValue. Immutable, compared and hashed by its fields, as the frozen dataclass it replaces.
+    `value` is the stored text; a replaced revision may keep it deflated (see _deflate), which no reader sees.
+    Slots: one KeyValue and one WatchEvent per revision are kept until compaction (history, watch log) -
+    millions in a 150,000-Pod run - and an instance __dict__ more than doubled their size."""
+    __slots__ = ("key", "_value", "create_revision", "mod_revision", "version", "lease")
+    __match_args__ = _FIELDS
+
+    def __init__(self, key: str, value: str, create_revision: int, mod_revision: int, version: int,
+                 lease: int = 0) -> None:
+        s = object.__setattr__
+        s(self, "key", key)
+        s(self, "_value", value)
+        s(self, "create_revision", create_revision)
+        s(self, "mod_revision", mod_revision)
+        s(self, "version", version)
+        s(self, "lease", lease)
+
+    @property
+    def value(self) -> str:
+        v = self._value
+        return v if type(v) is str else _inflate(v)
+
+    def _deflate(self) -> None:
+        v = self._value
+        if type(v) is str and len(v) >= _DEFLATE_MIN:
+            object.__setattr__(self, "_value", _deflate(v))
+
+    def _astuple(self) -> tuple:
+        return (self.key, self.value, self.create_revision, self.mod_revision, self.version, self.lease)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other) -> bool:
+        if other.__class__ is self.__class__:
+            return self._astuple() == other._astuple()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._astuple())
+
+    def __repr__(self) -> str:
+        return "KeyValue(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in _FIELDS) + ")"
+
+    def __reduce__(self):
+        return (KeyValue, self._astuple())
+
+
+class _Tombstone:
+    """A delete in a key's history, at revision mod_revision."""
+    __slots__ = ("mod_revision",)
+
+    def __init__(self, mod_revision: int) -> None:
+        self.mod_revision = mod_revision
+
+
+_MOD_REVISION = operator.attrgetter("mod_revision")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +212,15 @@ class MVCCStore:
     def __init__(self) -> None:
         self.revision = 1
         self.compact_revision = 0
-        # key -> list of (revision, KeyValue | None); None is a tombstone. Appended in revision order.
-        self._history: dict[str, list[tuple[int, KeyValue | None]]] = {}
+        # key -> its revisions in order: the KeyValue a put wrote (its mod_revision is the revision), or a
+        # _Tombstone for a delete. (No (revision, value) tuple per entry: 56 bytes a revision.)
+        self._history: dict[str, list[KeyValue | _Tombstone]] = {}
         self._live: dict[str, KeyValue] = {}
         self._keys: list[str] = []  # all keys that have history, sorted: prefix ranges by bisect
         self._new_keys: list[str] = []  # keys created since _keys was last sorted (merged in lazily)
         self._log: list[WatchEvent] = []  # every change, in revision order (what watch replays)
         self._watchers: list[tuple[str, bool, Callable[[WatchEvent], None]]] = []
+        self._replaced: deque[KeyValue] = deque()  # values replaced lately, deflated _DEFLATE_LAG writes later
 
     # ---- reads -------------------------------------------------------------------------------------
     def get(self, key: str, revision: int | None = None) -> KeyValue | None:
@@ -115,8 +230,11 @@ class MVCCStore:
         hist = self._history.get(key)
         if not hist:
             return None
-        i = bisect.bisect_right(hist, revision, key=lambda h: h[0])
-        return hist[i - 1][1] if i else None
+        i = bisect.bisect_right(hist, revision, key=_MOD_REVISION)
+        if not i:
+            return None
+        h = hist[i - 1]
+        return None if type(h) is _Tombstone else h
 
     def range(self, key: str, prefix: bool = False, revision: int | None = None,
               limit: int = 0, keys_only: bool = False) -> list[KeyValue]:
@@ -175,9 +293,14 @@ class MVCCStore:
                 resp.responses.append(True)
                 resp.events.append(ev)
         self.revision = rev
+        replaced = self._replaced
         for ev in resp.events:
             self._log.append(ev)
             self._notify(ev)
+            if ev.prev_kv is not None:
+                replaced.append(ev.prev_kv)
+        while len(replaced) > _DEFLATE_LAG:
+            replaced.popleft()._deflate()
         return resp
 
     def _record(self, key: str, rev: int, kv: KeyValue | None) -> None:
@@ -185,7 +308,7 @@ class MVCCStore:
         if hist is None:
             hist = self._history[key] = []
             self._new_keys.append(key)   # a per-key insort costs a memmove of every key: sort when read
-        hist.append((rev, kv))
+        hist.append(kv if kv is not None else _Tombstone(rev))
         if kv is None:
             self._live.pop(key, None)
         else:
@@ -202,9 +325,9 @@ class MVCCStore:
         gone = False
         for key in list(self._history):
             hist = self._history[key]
-            i = bisect.bisect_right(hist, revision, key=lambda h: h[0])
+            i = bisect.bisect_right(hist, revision, key=_MOD_REVISION)
             keep = hist[max(i - 1, 0):] if i else hist
-            if keep and keep[0][1] is None and keep[0][0] <= revision:
+            if keep and type(keep[0]) is _Tombstone and keep[0].mod_revision <= revision:
                 keep = keep[1:]
             if keep:
                 self._history[key] = keep

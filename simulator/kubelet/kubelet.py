@@ -87,7 +87,7 @@ class PodState:
         self.gone = False
         self.start_time: str | None = None
         self.conditions: dict[str, dict] = {}
-        self.sent: str | None = None   # the status last handed to the API (json)
+        self.sent: bytes | None = None  # the status last handed to the API (codec.fingerprint)
         self.want: dict | None = None  # the status the status manager should write next
         self.in_flight = False
         self.waiters: list = []
@@ -703,7 +703,7 @@ class Kubelet(NodeStatusMixin, Component):
 
     def _write_status(self, ps: PodState, status: dict):
         fut = self.env.future()
-        raw = codec.dumps_sorted(status)
+        raw = codec.fingerprint(status)
         if raw == ps.sent and not ps.in_flight:
             fut.resolve(None)
             return fut
@@ -720,7 +720,7 @@ class Kubelet(NodeStatusMixin, Component):
         waiters = [fut]
         while ps.want is not None and self._alive(ep):
             status, ps.want = ps.want, None
-            raw = codec.dumps_sorted(status)
+            raw = codec.fingerprint(status)
             if raw == ps.sent:
                 continue
             if ps.statuses_sent:

@@ -22,6 +22,19 @@ def shared_objects_read_only():
     server.READ_ONLY_SHARED = before
 
 
+@pytest.fixture(autouse=True, scope="session")
+def replaced_values_deflated_at_once():
+    """etcd's store deflates a replaced value of _DEFLATE_MIN characters or more, _DEFLATE_LAG writes later,
+    which a test's cluster rarely reaches: here every replaced value, whatever its size, is deflated right
+    after its watchers were told, so every test reads past revisions (ranges at a revision, watch replays,
+    prev_kv) through the deflated form."""
+    from simulator.etcd import mvcc
+    before = mvcc._DEFLATE_LAG, mvcc._DEFLATE_MIN
+    mvcc._DEFLATE_LAG, mvcc._DEFLATE_MIN = 0, 0
+    yield
+    mvcc._DEFLATE_LAG, mvcc._DEFLATE_MIN = before
+
+
 def pytest_addoption(parser):
     parser.addoption("--rewrite-golden", action="store_true", default=False,
                      help="rewrite the simulator's golden traces (tests/sim/golden) instead of comparing")
