@@ -137,6 +137,16 @@ def _parse_int_flag(name: str, raw: str) -> int:
                            f'"{raw}": invalid syntax') from None
 
 
+def flag_value(args: list[str], i: int, name: str, eq: str, val: str) -> tuple[str, int]:
+    """A flag's value, given as --name=value or as the next word (cobra/pflag): (value, index of the last
+    word it used)."""
+    if eq:
+        return val, i
+    if i + 1 >= len(args):
+        raise CommandError(f"flag needs an argument: --{name}")
+    return args[i + 1], i + 1
+
+
 def _split_flags(cmd: str, args: list[str]) -> tuple[list[str], dict]:
     spec = _FLAGS[cmd]
     pos: list[str] = []
@@ -152,11 +162,7 @@ def _split_flags(cmd: str, args: list[str]) -> tuple[list[str], dict]:
             if name not in spec:
                 raise CommandError(f"unknown flag: --{name}")
             if spec[name]:
-                if not eq:
-                    if i + 1 >= len(args):
-                        raise CommandError(f"flag needs an argument: --{name}")
-                    i += 1
-                    val = args[i]
+                val, i = flag_value(args, i, name, eq, val)
                 flags[name] = _parse_int_flag(name, val)
             else:
                 if eq and val.lower() not in ("true", "false", "1", "0", "t", "f"):

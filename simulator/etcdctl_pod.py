@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 
 from .etcd.mvcc import MVCCStore, WatchEvent
-from .etcdctl import (CLUSTER_ID, MEMBER_ID, RAFT_TERM, CommandError, Etcdctl, _dump, _header, _kv_json,
+from .etcdctl import (CLUSTER_ID, MEMBER_ID, RAFT_TERM, CommandError, Etcdctl, _dump, _header, _kv_json, flag_value,
                       parse_request)
 
 VERSION = "3.5.21"   # registry.k8s.io/etcd:3.5.21-0, the image of the simulated etcd Pod (simulator/cluster.py)
@@ -68,11 +68,7 @@ def parse(argv: list[str]) -> Invocation:
             i += 1
             continue
         if GLOBAL[name]:
-            if not eq:
-                if i + 1 >= len(argv):
-                    raise CommandError(f"flag needs an argument: --{name}")
-                i += 1
-                val = argv[i]
+            val, i = flag_value(argv, i, name, eq, val)
             flags["write-out" if name == "w" else name] = val
         else:
             flags[name] = True

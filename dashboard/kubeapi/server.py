@@ -33,6 +33,7 @@ from aiohttp import web
 from simulator import clock
 from simulator.apiserver import registry
 from simulator.apiserver import status as st
+from simulator.apiserver.audit import note_decision
 from simulator.apiserver.authn import Credential, UserInfo
 from simulator.apiserver.authz import Attributes
 from simulator.apiserver.server import Request, WatchExpired, binding_success
@@ -178,7 +179,7 @@ class KubeApi:
         decision and its reason go into the request's audit entry, as filters/authorization.go puts them."""
         dec = self.live.cluster.apiserver.authorizer.authorize(
             Attributes(user, verb, resource, subresource, namespace, name, group))
-        _audit_decision(entry, dec)
+        note_decision(entry, dec)
         if dec.allowed:
             return None
         msg = st.forbidden_message(user.name, verb, resource, subresource, group, namespace)
@@ -203,21 +204,13 @@ class KubeApi:
     def _unauthorized(self, request: web.Request, cred) -> web.Response:
         """401, and its audit event as filters.WithFailedAuthenticationAudit writes it: no user, the stage
         ResponseStarted, and a message naming what was tried (getAuthMethods)."""
-        audit_id, entry = str(uuid.uuid4()), None
-        log_ = self.live.cluster.apiserver.audit
-        if log_ is not None:
-            nobody = UserInfo("", (), "")
-            m = _PATH.match(request.path)
-            if m is None:
-                attrs = Attributes(nobody, "get", "", path=request.path, resource_request=False)
-            else:
-                verb = {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(request.method) or (
-                    ("delete" if m["name"] else "deletecollection") if request.method == "DELETE"
-                    else "get" if m["name"] else "watch" if request.query.get("watch") in ("true", "1") else "list")
-                attrs = Attributes(nobody, verb, m["resource"], m["sub"] or "", m["ns"] or "", m["name"] or "",
-                                   m["group"] or "")
-            entry = log_.begin(audit_id, attrs, request.path_qs, _source_ips(request),
-                               request.headers.get("User-Agent", ""), self._audit_now())
+        nobody = UserInfo("", (), "")
+        m = _PATH.match(request.path)
+        if m is None:
+            audit_id, entry = self._audit(request, nobody, "get", resource_request=False)
+        else:
+            audit_id, entry = self._audit(request, nobody, _verb(request.method, bool(m["name"]), request.query) or "",
+                                          m["resource"], m["sub"] or "", m["ns"] or "", m["name"] or "", m["group"] or "")
         tried = "bearer" if cred is not None else ""
         status = {"message": f"Authentication failed, attempted: {tried}" if tried
                   else "Authentication failed, no credentials provided"}
@@ -239,8 +232,7 @@ class KubeApi:
     # -- nodes/<name>/proxy: the kubelet's /logs/ ------------------------------------------------------------
 
     async def _node_proxy(self, request: web.Request, user, name: str, rest: str) -> web.StreamResponse:
-        verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
-                "DELETE": "delete"}.get(request.method, "get")
+        verb = _verb("GET" if request.method == "HEAD" else request.method, True, request.query) or "get"
         node = name.split(":")[1] if name.count(":") == 2 else name.split(":")[0]   # [scheme:]name[:port]
         audit_id, entry = self._audit(request, user, verb, "nodes", "proxy", "", node)
         resp = await self._node_proxy_answer(request, user, verb, node, rest, entry)
@@ -290,7 +282,7 @@ class KubeApi:
 
     async def _non_resource(self, request: web.Request, user, path: str) -> web.StreamResponse:
         audit_id, entry = self._audit(request, user, "get", resource_request=False)
-        _audit_decision(entry, self.live.cluster.apiserver.authorizer.authorize(
+        note_decision(entry, self.live.cluster.apiserver.authorizer.authorize(
             Attributes(user, "get", "", path=path, resource_request=False)))
         resp = await self._non_resource_answer(request, user, path)
         resp.headers["Audit-Id"] = audit_id
@@ -345,16 +337,8 @@ class KubeApi:
             return _status(st.not_found_resource())
         q = request.query
         method = request.method
-        if method == "GET":
-            if name:
-                verb = "get"
-            else:
-                verb = "watch" if q.get("watch") in ("true", "1") else "list"
-        elif method == "DELETE":
-            verb = "delete" if name else "deletecollection"
-        elif method in _METHOD_VERB:
-            verb = _METHOD_VERB[method]
-        else:
+        verb = _verb(method, bool(name), q)
+        if verb is None:
             return _status(st.method_not_allowed())
         if sub == "exec" and resource == "pods" and method in ("GET", "POST"):
             audit_id, entry = self._audit(request, user, verb if method == "GET" else "create", "pods", "exec", ns, name)
@@ -598,10 +582,13 @@ def _status_of(resp: web.StreamResponse) -> dict | None:
         return None
 
 
-def _audit_decision(entry, dec) -> None:
-    if entry is not None:
-        entry.annotations["authorization.k8s.io/decision"] = "allow" if dec.allowed else "forbid"
-        entry.annotations["authorization.k8s.io/reason"] = dec.reason
+def _verb(method: str, named: bool, query) -> str | None:
+    """The request's verb, as RequestInfoFactory derives it from the method (None: a method not served)."""
+    if method == "GET":
+        return "get" if named else "watch" if query.get("watch") in ("true", "1") else "list"
+    if method == "DELETE":
+        return "delete" if named else "deletecollection"
+    return _METHOD_VERB.get(method)
 
 
 def _source_ips(request: web.Request) -> list:

@@ -30,6 +30,7 @@ LOG_PATH = "kubernetes/kube-apiserver-audit.log"   # under the node's /var/log (
 POLL_S = 0.2
 MAX_READ = 4 * 1024 * 1024   # one read at most; the rest comes with the next
 _TOTAL = re.compile(r"/(\d+)\s*$")
+WRITES = ("create", "update", "patch", "delete", "deletecollection")   # the verbs that change objects
 
 
 class AuditTap:
@@ -125,7 +126,7 @@ class AuditTap:
         if not isinstance(ev, dict) or ev.get("stage") != "ResponseComplete":
             return
         if ev.get("userAgent") == self.agent:
-            if ev.get("verb") in ("create", "update", "patch", "delete"):   # (not the run's lists and watches)
+            if ev.get("verb") in WRITES:   # (not the run's lists and watches)
                 with self._cv:
                     self.own[ev.get("auditID")] = ev
                     while len(self.own) > 1000:   # never claimed (an answer lost on the way)

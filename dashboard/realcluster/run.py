@@ -34,7 +34,7 @@ from django.conf import settings
 
 from simulator.events import make_event
 
-from .audittap import AUDIT, AuditTap
+from .audittap import AUDIT, WRITES, AuditTap
 from .connect import ClusterUnavailable, Connection, describe
 from .etcdtap import PROGRESS, TAP, EtcdTap
 from .watcher import Watcher, object_key, wait_all
@@ -49,7 +49,6 @@ LIST_TIMEOUT_S = 20.0
 TAP_WAIT_S = 1.5      # how long a delivery waits for etcdctl's report of the same write before it goes on alone
 AUDIT_WAIT_S = 1.5    # how long the answer to one of the run's requests waits for its audit event
 AUDIT_LAG_S = 0.05    # kube-apiserver writes a request's audit event just after its answer (and watch event)
-_WRITES = ("create", "update", "patch", "delete", "deletecollection")
 # Server-set fields: not changes made by defaults or admission (a create's answer against what was sent).
 _SERVER_SET = {"metadata.uid", "metadata.resourceVersion", "metadata.creationTimestamp", "metadata.generation",
                "metadata.managedFields", "status"}
@@ -64,6 +63,7 @@ REGISTRY = {
     "replicasets": ("/registry/replicasets/", "ReplicaSet", "apps/v1"),
     "leases": ("/registry/leases/", "Lease", "coordination.k8s.io/v1"),
 }
+CONTROL_PLANE = "node-role.kubernetes.io/control-plane"   # kubeadm's label of a control-plane node
 # Leader-election Leases in kube-system and the component that holds each.
 ELECTIONS = {"kube-scheduler": "scheduler", "kube-controller-manager": "controller-manager"}
 
@@ -123,6 +123,7 @@ class ApiRun:
         # waiting, in arrival order, for their write's report.
         self.tap: EtcdTap | None = None
         self.etcd_pod: str | None = None
+        self.control_plane: str | None = None   # the control-plane node's name (the one the audit log is on)
         self.etcd_source = "watch"
         self.etcd_note = ""
         self.tap_meta: dict[tuple[str, int], tuple[int, int]] = {}   # -> (create_revision, version)
@@ -271,7 +272,7 @@ class ApiRun:
                       f"{'deny' if refused else 'admit'} (audit log)",
                       {"phase": "validating", "plugin": "PodSecurity", "decision": "deny" if refused else "admit",
                        "changes": [], "notes": [f"enforce={psa}"] if psa else [message], "source": "audit"}, obj=ref)
-        if code < 400 and ev.get("verb") in _WRITES and oref.get("resource") in REGISTRY:
+        if code < 400 and ev.get("verb") in WRITES and oref.get("resource") in REGISTRY:
             name = (stored or {}).get("metadata", {}).get("name") if isinstance(stored, dict) else None
             name = oref.get("name") or name
             key = REGISTRY[oref["resource"]][0] + (f"{oref['namespace']}/" if oref.get("namespace") else "") + (name or "")
@@ -307,11 +308,11 @@ class ApiRun:
                        {"code": code, "status": status, "resourceVersion": rv, "source": "audit"}), {"to": client})
 
     def _audit_wanted(self, ev: dict) -> bool:
-        return (ev.get("objectRef") or {}).get("namespace") == self.ns and ev.get("verb") in _WRITES
+        return (ev.get("objectRef") or {}).get("namespace") == self.ns and ev.get("verb") in WRITES
 
-    def _open_audit(self, nodes: list[dict]) -> None:
-        cp = next((n["metadata"]["name"] for n in nodes
-                   if "node-role.kubernetes.io/control-plane" in (n["metadata"].get("labels") or {})), None)
+    def _open_audit(self) -> None:
+        """The audit log on the control-plane node (_components found it), when it can be read."""
+        cp = self.control_plane
         if cp is None:
             self.audit_note = "no control-plane node in the cluster's node list (a managed control plane?)"
             return
@@ -526,8 +527,8 @@ class ApiRun:
             comp = names.get(((p.get("metadata") or {}).get("labels") or {}).get("component"))
             if comp:
                 found.setdefault(comp, []).append(((p.get("metadata") or {}).get("name"), (p.get("spec") or {}).get("nodeName")))
-        cp = next((n["metadata"]["name"] for n in nodes
-                   if "node-role.kubernetes.io/control-plane" in (n["metadata"].get("labels") or {})), None)
+        cp = self.control_plane = next((n["metadata"]["name"] for n in nodes
+                                         if CONTROL_PLANE in (n["metadata"].get("labels") or {})), None)
         for comp in ("apiserver", "etcd", "scheduler", "controller-manager"):
             members = sorted(found.get(comp) or [(self.instances[comp], cp)])
             self.instances[comp] = members[0][0]
@@ -555,7 +556,7 @@ class ApiRun:
             labels = n["metadata"].get("labels") or {}
             alloc = (n.get("status") or {}).get("allocatable") or {}
             summary.append({"name": n["metadata"]["name"],
-                            "role": "control-plane" if "node-role.kubernetes.io/control-plane" in labels else "worker",
+                            "role": "control-plane" if CONTROL_PLANE in labels else "worker",
                             "labels": labels, "taints": (n.get("spec") or {}).get("taints") or [],
                             "allocatable": {k: alloc[k] for k in ("cpu", "memory", "pods") if k in alloc},
                             "ready": _ready(n)})
@@ -563,7 +564,7 @@ class ApiRun:
         components = self._components(nodes)
         revs = [r for w in self.watchers if (r := _rv({"metadata": {"resourceVersion": w.rv}})) is not None]
         self._open_tap(min(revs) + 1 if revs else 0)
-        self._open_audit(first["nodes"])
+        self._open_audit()
         self.t0 = time.monotonic()   # the run's clock starts with the picture of the cluster, as in the simulator
         # The cluster stamps objects with its own clock: the terminals age them from the run's start on that
         # clock, which the namespace's creationTimestamp tells (a worker's clock may differ from the cluster's).

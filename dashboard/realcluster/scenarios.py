@@ -17,7 +17,7 @@ from simulator.scenarios import node_failure as sim_node
 from simulator.scenarios import pod_create as sim_pod
 
 from .connect import ClusterUnavailable, describe
-from .run import _ready
+from .run import CONTROL_PLANE, _ready
 
 # What a hidden step consists of (keys the page translates).
 APISERVER, CONTROLLERS, SCHEDULER = "apiserver", "controller-manager", "scheduler"
@@ -151,9 +151,6 @@ DEPLOYMENT_RECONCILE = SimpleNamespace(HIDDEN={}, step_of=_deploy_step, script=_
 # A worker node's container is paused with `docker pause` (kind only: dashboard/realcluster/docker.py): its
 # kubelet stops renewing the node's Lease and posting status, exactly the silence the node lifecycle
 # controller reacts to. The run unpauses it at the end, and also when it fails or is cancelled.
-
-CONTROL_PLANE = "node-role.kubernetes.io/control-plane"
-
 
 def _workers(nodes) -> list[str]:
     """Ready, schedulable nodes without the control-plane role, by name."""

@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import codec
 from .authz import Attributes   # what the policy looks at, as the authorizer does (authorizer.Attributes)
 
 LEVELS = ("None", "Metadata", "Request", "RequestResponse")
@@ -144,6 +145,14 @@ def _matches_resource(r: Rule, a: Attributes) -> bool:
     return False
 
 
+def note_decision(entry: "Entry | None", dec) -> None:
+    """filters/authorization.go: the authorizer's decision and reason on the request's audit event, allowed
+    or not (`dec`: an authz.Decision)."""
+    if entry is not None:
+        entry.annotations["authorization.k8s.io/decision"] = "allow" if dec.allowed else "forbid"
+        entry.annotations["authorization.k8s.io/reason"] = dec.reason
+
+
 def at_least(level: str, wanted: str) -> bool:
     return LEVELS.index(level) >= LEVELS.index(wanted)
 
@@ -207,7 +216,7 @@ class AuditLog:
                 if not entry.object_ref.get(k) and meta.get(f):
                     entry.object_ref[k] = meta[f]
         if at_least(entry.level, "Request"):
-            entry.request_object = json.loads(json.dumps(obj)) if obj is not None else None
+            entry.request_object = codec.clone(obj) if obj is not None else None
 
     def write(self, entry: Entry | None, stage: str, at: str, code: int, *, status: dict | None = None,
               response=None, api_version: str = "") -> None:

@@ -92,7 +92,8 @@ class Request:
     source_ip: str = ""
     request_uri: str = ""   # the path and query as sent (the audit event's requestURI)
     audit_by_caller: bool = False   # the caller writes the ResponseComplete event (with the body it sends)
-    audit: object = None
+    audit_received: str = ""        # when it arrived (requestReceivedTimestamp), while audited
+    audit: object = None            # its audit_mod.Entry, once authentication named the user (None: not logged)
 
 
 @dataclass
@@ -756,13 +757,13 @@ class ApiServer(Component):
         """_serve, with the request's audit event written when its response is complete (WithAudit)."""
         if not req.audit_id:
             req.audit_id = ids.uid(self._audit_ids)
-        req.audit = clock.rfc3339_micro(self.env.now)   # until authentication names the user: the arrival
+        req.audit_received = clock.rfc3339_micro(self.env.now)
         resp = yield from self._serve(req)
-        entry, req.audit = req.audit, None
-        if req.audit_by_caller:
-            # The HTTP front (dashboard/kubeapi) completes it with what it writes back (a Table for kubectl get).
-            req.audit = entry if isinstance(entry, audit_mod.Entry) else None
-        elif isinstance(entry, audit_mod.Entry):
+        entry, req.audit_received = req.audit, ""
+        # (audit_by_caller: the HTTP front, dashboard/kubeapi, completes it with what it writes back - a Table
+        # for kubectl get)
+        if entry is not None and not req.audit_by_caller:
+            req.audit = None
             info = registry.RESOURCES.get(req.resource)
             body = binding_success() if req.subresource == "binding" and resp.ok else resp.body
             self.audit.write(entry, "ResponseComplete", clock.rfc3339_micro(self.env.now), resp.code,
@@ -771,9 +772,6 @@ class ApiServer(Component):
         return resp
 
     def _audit_begin(self, req: Request, attrs: Attributes) -> None:
-        received, req.audit = req.audit, None
-        if not isinstance(received, str):
-            return
         if req.source_ip or req.user_agent:
             ips, agent = [req.source_ip] if req.source_ip else [], req.user_agent
         elif self.audit_client is not None:
@@ -781,7 +779,7 @@ class ApiServer(Component):
         else:
             ips, agent = [], ""
         uri = req.request_uri or req.path
-        req.audit = self.audit.begin(req.audit_id, attrs, uri, ips, agent, received)
+        req.audit = self.audit.begin(req.audit_id, attrs, uri, ips, agent, req.audit_received)
         if req.audit is not None and (req.verb != "create" or req.subresource) and req.body is not None:
             self.audit.request_object(req.audit, req.body)   # a create's, once decoded with its defaults
 
@@ -809,12 +807,9 @@ class ApiServer(Component):
         url_name = "" if (req.verb == "create" and not req.subresource) else req.name
         attrs = Attributes(user, req.verb, req.resource, req.subresource, req.namespace, url_name, req.api_group)
         dec = self.authorizer.authorize(attrs)
-        if req.audit is not None:
+        if req.audit_received:
             self._audit_begin(req, attrs)
-            if req.audit is not None:
-                # filters/authorization.go: the decision and the authorizer's reason, allowed or not.
-                req.audit.annotations["authorization.k8s.io/decision"] = "allow" if dec.allowed else "forbid"
-                req.audit.annotations["authorization.k8s.io/reason"] = dec.reason
+            audit_mod.note_decision(req.audit, dec)
         if traced:
             self.tracer.emit(COMPONENT, self.instance, "apiserver.authz",
                              f"{dec.authorizer or 'RBAC'}: {'allowed' if dec.allowed else 'forbidden'} {user.name} {req.verb} {req.resource}",
@@ -982,14 +977,14 @@ class ApiServer(Component):
                 self._emit_admission(req, "validating", plugin.NAME, "deny", [], [e.status["message"]])
                 self._audit_annotations(req, a)
                 return e.status
-            self._audit_annotations(req, a)
             # A validating plugin cannot change the object: what it reports are notes.
             self._emit_admission(req, "validating", plugin.NAME, "admit", [], notes or [])
+        self._audit_annotations(req, a)
         return None
 
     @staticmethod
     def _audit_annotations(req: Request, a) -> None:
-        if isinstance(req.audit, audit_mod.Entry) and getattr(a, "annotations", None):
+        if req.audit is not None and getattr(a, "annotations", None):
             req.audit.annotations.update(a.annotations)
 
     def _validation(self, req: Request, info: registry.ResourceInfo, obj: dict, old: dict | None) -> dict | None:
@@ -1160,7 +1155,7 @@ class ApiServer(Component):
         a = _attrs(operation="CREATE", resource=req.resource, subresource="", namespace=ns, name=name,
                    user=user.name, kind=info.kind, old=None, writes=[], group=info.group)
         _set_defaults(info.kind, obj)  # decoding applies defaults before admission sees the object
-        if isinstance(req.audit, audit_mod.Entry):
+        if req.audit is not None:
             # create.go: LogRequestObject right after decoding (defaults applied; a namespace the body did not
             # name is not filled in yet)
             sent = obj if (body.get("metadata") or {}).get("namespace") or "namespace" not in meta else \
