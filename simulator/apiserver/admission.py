@@ -131,7 +131,7 @@ class NamespaceLifecycle(Plugin):
     def admit(self, a, obj, view, rng):
         if a.resource == "namespaces":
             raise AdmissionError(st.forbidden("namespaces", "", a.name, "this namespace may not be deleted"))
-        ns = view.get(_ns_key(a.namespace))
+        ns = view.get_shared(_ns_key(a.namespace))
         if ns is None:
             raise AdmissionError(st.not_found("namespaces", a.namespace))
         if a.operation == "CREATE" and (ns.get("status") or {}).get("phase") == "Terminating":
@@ -316,7 +316,7 @@ class ServiceAccount(Plugin):
             spec["serviceAccountName"] = "default"
             changes.append("spec.serviceAccountName=default")
         sa_name = spec["serviceAccountName"]
-        sa = view.get(registry.key("serviceaccounts", a.namespace, sa_name))
+        sa = view.get_shared(registry.key("serviceaccounts", a.namespace, sa_name))
         if sa is None:
             raise forbidden(a, pod, f'error looking up service account {a.namespace}/{sa_name}: '
                                     f'serviceaccount "{sa_name}" not found')
@@ -732,7 +732,7 @@ class PodSecurity(Plugin):
     def validate(self, a, obj, view):
         if a.resource == "namespaces":
             return self._namespace(a, obj, view)
-        ns = view.get(_ns_key(a.namespace)) or {}
+        ns = view.get_shared(_ns_key(a.namespace)) or {}
         pol = policy_to_evaluate((ns.get("metadata") or {}).get("labels") or {})
         if a.resource == "pods":
             if a.operation == "UPDATE" and a.old is not None and not a.subresource:
@@ -829,7 +829,7 @@ class Priority(Plugin):
         name = spec.get("priorityClassName")
         changes = []
         if name:
-            pc = view.get(registry.key("priorityclasses", "", name))
+            pc = view.get_shared(registry.key("priorityclasses", "", name))
             if pc is None:
                 raise forbidden(a, obj, f"no PriorityClass with name {name} was found")
             value, policy = pc.get("value", 0), pc.get("preemptionPolicy", "PreemptLowerPriority")

@@ -35,6 +35,7 @@ from typing import Callable, Generator
 
 from .. import clock, codec, ids
 from ..etcd import Compare, EtcdCluster, Op, WatchEvent
+from ..etcd.member import encode as etcd_encode
 from ..component import Component
 from ..kernel import Environment, Future
 from ..trace import Tracer, ref
@@ -415,6 +416,14 @@ class ApiServer(Component):
         if hit is None:
             return None
         return _decode(hit[1], hit[0])
+
+    def get_shared(self, key: str) -> dict | None:
+        """The current object as the watch cache shares it (decoded once per revision): read it, never change
+        it. What an informer's lister hands out - admission plugins look objects up this way."""
+        hit = self._cache.get(key)
+        if hit is None:
+            return None
+        return self._decoded(key, hit[0], hit[1])
 
     def keys(self, prefix: str) -> list[str]:
         if self._dir_names is None:
@@ -1410,7 +1419,9 @@ class ApiServer(Component):
         key = registry.key("pods", req.namespace, req.name)
         now = clock.rfc3339(self.env.now)
         for _attempt in range(5):
-            cur = self.get(key)
+            # GuaranteedUpdate reads the current object; the decoded one the watch cache shares is only read
+            # here, and the bound Pod is a copy of it with a new spec, status and metadata.
+            cur = self.get_shared(key)
             if cur is None:
                 return self._fail(req, st.not_found("pods", req.name), user)
             uid = (body.get("metadata") or {}).get("uid")
@@ -1421,7 +1432,9 @@ class ApiServer(Component):
             if cur["spec"].get("nodeName"):
                 return self._fail(req, st.conflict("pods", req.name, f"pod {req.name} is already assigned to node \"{cur['spec']['nodeName']}\""), user)
             read_rev = int(cur["metadata"]["resourceVersion"])
-            cur["spec"]["nodeName"] = node
+            status = dict(cur.get("status") or {})
+            status["conditions"] = list(status.get("conditions") or ())
+            cur = {**cur, "metadata": dict(cur["metadata"]), "spec": {**cur["spec"], "nodeName": node}, "status": status}
             set_condition(cur, {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now})
             self._emit_storage(req, "update", key, cur)
             resp = yield self._txn(req, [Compare(key, "mod_revision", "==", read_rev)], [Op.put(key, _encode(cur))], [], cur)
@@ -1721,9 +1734,7 @@ def merge_status(old: dict, new: dict) -> dict:
     return out
 
 
-def _encode(obj: dict) -> str:
-    from ..etcd.member import encode
-    return encode(obj)
+_encode = etcd_encode   # the stored text (resourceVersion cleared); named here for the many write paths
 
 
 _ORDER = ("kind", "apiVersion", "metadata", "spec", "status")

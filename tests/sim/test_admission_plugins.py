@@ -9,7 +9,7 @@ from simulator.apiserver.defaults import set_defaults
 
 
 class View:
-    """The API server's cache as admission sees it: get(key), list(prefix) in key order."""
+    """The API server's cache as admission sees it: get(key) / get_shared(key), list(prefix) in key order."""
 
     def __init__(self):
         self.objs = {}
@@ -22,6 +22,8 @@ class View:
 
     def get(self, key):
         return self.objs.get(key)
+
+    get_shared = get   # the server's read-only lookup: here the stored object itself
 
     def list(self, prefix):
         return [self.objs[k] for k in sorted(self.objs) if k.startswith(prefix)]
