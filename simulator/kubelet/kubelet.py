@@ -42,6 +42,7 @@ Node heartbeats and the node's life (registration, leases, node status, stop/sta
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 
 from .. import clock, codec, recorder
 from ..apiserver import Credential
@@ -56,6 +57,7 @@ from .backoff import Backoff
 from .nodestatus import NodeStatusMixin
 from .runtime import COMPONENT as RUNTIME, Container, ContainerRuntime, StartError
 
+EVENT_CACHE_ENTRIES = 4096   # client-go tools/record/events_cache.go maxLruCacheEntries
 COMPONENT = "kubelet"
 MIN_GRACE = 2            # kuberuntime_container.go minimumGracePeriodInSeconds
 KUBELET_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")
@@ -121,7 +123,10 @@ class Kubelet(NodeStatusMixin, Component):
         self.running = False
         self.epoch = 0
         self._watch = None
-        self._event_cache: dict[tuple, list] = {}
+        # The EventCorrelator's eventLogger: an LRU of maxLruCacheEntries (4,096) recently sent events
+        # (client-go tools/record/events_cache.go; golang/groupcache lru: a hit moves to the front, an add
+        # past the limit drops the least recently used).
+        self._event_cache: OrderedDict[tuple, list] = OrderedDict()
         self._event_ns = 0
         self._init_node_status()
 
@@ -824,12 +829,15 @@ class Kubelet(NodeStatusMixin, Component):
         hit = self._event_cache.get(key)
         ts = clock.rfc3339(self.env.now)
         if hit is not None:
+            self._event_cache.move_to_end(key)
             hit[1] += 1
             return self.client.patch("events", hit[0], {"count": hit[1], "lastTimestamp": ts, "message": message},
                                      m["namespace"], patch_type="strategic")
         ev = recorder.core_event(self.env.now, pod, reason, message, etype, COMPONENT, self.node, fp)
         ev["metadata"]["name"] = self._event_name(m["name"])
         self._event_cache[key] = [ev["metadata"]["name"], 1]
+        if len(self._event_cache) > EVENT_CACHE_ENTRIES:
+            self._event_cache.popitem(last=False)
         # The event broadcaster writes asynchronously; the pod worker does not wait for it.
         return self.client.create("events", ev, m["namespace"])
 

@@ -167,3 +167,31 @@ def test_same_seed_same_kubelet_story():
         advance(c, 90)
         return [(e["t"], e["type"], e["summary"]) for e in c.tracer.buffer]
     assert story() == story()
+
+
+def test_event_aggregation_remembers_the_last_4096_events_like_client_go(cluster):
+    """client-go's EventCorrelator keeps an LRU of 4,096 events (tools/record/events_cache.go): a repeat of
+    one of them PATCHes its count; one that was pushed out is created anew."""
+    from simulator.kubelet.kubelet import EVENT_CACHE_ENTRIES
+    assert create_pod(cluster, pod("web", "nginx")).code == 201
+    advance(cluster, 30.0)
+    kl = cluster.kubelets["worker-1"]
+    web = next(p.pod for p in kl.pods.values() if p.pod["metadata"]["name"] == "web")
+    cluster.tracer.enabled = False
+    kl._event(web, "Probe", "message first")
+    kl._event(web, "Probe", "message kept")
+    advance(cluster, cluster.env.now + 5.0)   # created before anything patches them
+    for i in range(EVENT_CACHE_ENTRIES - 2):
+        kl._event(web, "Probe", f"message {i}")
+    advance(cluster, cluster.env.now + 30.0)
+    kl._event(web, "Probe", "message kept")   # a hit: now the most recently used
+    kl._event(web, "Probe", "message last")   # the 4,097th: the least recently used one is dropped
+    kl._event(web, "Probe", "message first")  # forgotten: a new Event
+    advance(cluster, cluster.env.now + 5.0)
+    kl._event(web, "Probe", "message kept")   # remembered: its count goes up
+    advance(cluster, cluster.env.now + 30.0)
+    ours = [e for e in kubelet_events(cluster, "web") if e["reason"] == "Probe"]
+    first = sorted(e["count"] for e in ours if e["message"] == "message first")
+    kept = [e["count"] for e in ours if e["message"] == "message kept"]
+    assert first == [1, 1] and kept == [3]
+    assert len(kl._event_cache) == EVENT_CACHE_ENTRIES
