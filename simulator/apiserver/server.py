@@ -381,6 +381,9 @@ class ApiServer(Component):
         self._evicted: set[str] = set()
         self._start_rev = self.etcd.store.revision
         self._recent: dict[str, tuple[int, dict]] = {}    # key -> (rev, decoded object), read-only uses
+        # key -> (the stored text, the object it encodes) for a write in flight whose object is shared
+        # read-only from the start (a binding's Pod): its watch event then needs no decode of that text.
+        self._written: dict[str, tuple[str, dict]] = {}
         # key -> (rev, decoded object) handed out by list_shared; dropped when the key changes, so it holds
         # (almost) only objects that the informers which listed them still hold.
         self._listed: dict[str, tuple[int, dict]] = {}
@@ -423,6 +426,9 @@ class ApiServer(Component):
         hit = self._cache.get(key)
         if hit is None:
             return None
+        listed = self._listed.get(key)
+        if listed is not None and listed[0] == hit[0]:
+            return listed[1]   # an informer's initial list decoded it at this revision already
         return self._decoded(key, hit[0], hit[1])
 
     def keys(self, prefix: str) -> list[str]:
@@ -609,7 +615,14 @@ class ApiServer(Component):
         hit = memo.get(key)
         if hit is not None and hit[0] == rev:
             return hit[1]
-        obj = _decode_shared(raw, rev)
+        w = self._written.pop(key, None) if self._written else None
+        if w is not None and w[0] is raw:
+            obj = w[1]
+            obj["metadata"]["resourceVersion"] = str(rev)   # what _decode sets: the same object, no decode
+            if READ_ONLY_SHARED:
+                obj = codec.read_only(obj)
+        else:
+            obj = _decode_shared(raw, rev)
         memo.pop(key, None)
         memo[key] = (rev, obj)
         if len(memo) > 1024:
@@ -1437,7 +1450,10 @@ class ApiServer(Component):
             cur = {**cur, "metadata": dict(cur["metadata"]), "spec": {**cur["spec"], "nodeName": node}, "status": status}
             set_condition(cur, {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now})
             self._emit_storage(req, "update", key, cur)
-            resp = yield self._txn(req, [Compare(key, "mod_revision", "==", read_rev)], [Op.put(key, _encode(cur))], [], cur)
+            raw = _encode(cur)
+            self._written[key] = (raw, cur)   # nobody changes the bound Pod: the watch may share it as is
+            resp = yield self._txn(req, [Compare(key, "mod_revision", "==", read_rev)], [Op.put(key, raw)], [], cur)
+            self._written.pop(key, None)
             failed = self._etcd_failed(req, resp, user)
             if failed is not None:
                 return failed
