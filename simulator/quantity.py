@@ -17,6 +17,7 @@ Arithmetic follows Quantity.Add / Sub: a zero quantity takes the other operand's
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -211,27 +212,28 @@ def try_parse(s) -> Quantity | None:
 
 
 def parse_cpu_milli(q: str | int | float) -> int:
-    s = str(q)
-    if s.endswith("m"):
-        return int(s[:-1])
-    try:
-        return int(round(float(s) * 1000))
-    except ValueError:
-        return Quantity.parse(s).milli_value()
+    """Quantity.MilliValue of a quantity as written (rounded up, as upstream): "100m" -> 100, "0.5" -> 500."""
+    return _milli(str(q))
 
 
 def parse_bytes(q: str | int | float) -> int:
-    s = str(q)
-    for suf, mul in _BIN.items():
-        if s.endswith(suf):
-            return int(float(s[: -len(suf)]) * mul)
-    for suf, mul in _DEC.items():
-        if s.endswith(suf):
-            return int(float(s[: -len(suf)]) * mul)
-    try:
-        return int(float(s))
-    except ValueError:
-        return Quantity.parse(s).int_value()
+    """Quantity.Value of a quantity as written (rounded up, as upstream): "128Mi" -> 134217728."""
+    return _value(str(q))
+
+
+# The scheduler, the kubelets and quota read the same few request strings for every Pod: parsed once each.
+@functools.lru_cache(maxsize=4096)
+def _milli(s: str) -> int:
+    if s.endswith("m") and s[:-1].isdigit():
+        return int(s[:-1])
+    return Quantity.parse(s).milli_value()
+
+
+@functools.lru_cache(maxsize=4096)
+def _value(s: str) -> int:
+    if s.isdigit():
+        return int(s)
+    return Quantity.parse(s).int_value()
 
 
 def is_quantity(s: str) -> bool:

@@ -56,6 +56,9 @@ def test_quantity_arithmetic_keeps_format():
     assert qty.parse("100m").milli_value() == 100 and qty.parse("1.5Gi").int_value() == 1610612736
     assert qty.try_parse("abc") is None and qty.try_parse("1x") is None
     assert qty.parse_cpu_milli("250m") == 250 and qty.parse_bytes("1Gi") == 1073741824
+    # MilliValue and Value round up, as upstream (a request of 0.0001 CPU counts as 1m, 1.5 bytes as 2)
+    assert qty.parse_cpu_milli("0.0001") == 1 and qty.parse_cpu_milli(0.5) == 500 and qty.parse_cpu_milli("1e3") == 1000000
+    assert qty.parse_bytes("1.5") == 2 and qty.parse_bytes("500M") == 500000000 and qty.parse_bytes(1000) == 1000
 
 
 # ---- metadata and Pods ----
