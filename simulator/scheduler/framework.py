@@ -144,6 +144,23 @@ def _requests(pod: dict, nonzero: bool) -> Resource:
     return Resource(cpu, mem)
 
 
+def _requests_both(pod: dict) -> tuple[Resource, Resource]:
+    """(_requests(pod, False), _requests(pod, True)) in one pass over the containers."""
+    spec = pod["spec"]
+    cpu = mem = zcpu = zmem = 0
+    for c in spec.get("containers") or []:
+        req = (c.get("resources") or {}).get("requests") or {}
+        a = parse_cpu_milli(req["cpu"]) if "cpu" in req else None
+        b = parse_bytes(req["memory"]) if "memory" in req else None
+        cpu += a or 0
+        mem += b or 0
+        zcpu += DEFAULT_MILLI_CPU_REQUEST if a is None else a
+        zmem += DEFAULT_MEMORY_REQUEST if b is None else b
+    if spec.get("initContainers") or spec.get("overhead"):
+        return _requests(pod, False), _requests(pod, True)
+    return Resource(cpu, mem), Resource(zcpu, zmem)
+
+
 def pod_requests(pod: dict, state: "CycleState | None" = None) -> Resource:
     """The pod's requests as NodeResourcesFit's PreFilter computes them (kept in the CycleState)."""
     if state is not None:
@@ -264,8 +281,7 @@ class PodInfo:
     def __init__(self, pod: dict):
         self.pod = pod
         self.uid = pod["metadata"].get("uid", "")
-        self.req = _requests(pod, False)
-        self.nz = _requests(pod, True)
+        self.req, self.nz = _requests_both(pod)
         self.priority = pod_priority(pod)
         self.ports = host_ports(pod)
         aff = pod["spec"].get("affinity") or {}
