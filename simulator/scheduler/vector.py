@@ -371,7 +371,7 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
 
     def feasible(lo: int, hi: int) -> np.ndarray:
         ok = fit[lo:hi] if static is None else fit[lo:hi] & static[lo:hi]
-        idx = np.flatnonzero(ok)
+        idx = ok.nonzero()[0]   # (flatnonzero of a 1-D array, without its ravel)
         return idx + lo if lo else idx
 
     chunk = min(n, want + (want >> 2) + 32)
@@ -442,7 +442,10 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
             else:
                 fc = codes[win]
                 nvals = len(A.value_ids.get(c.topology_key, {}))
-                size = int(np.count_nonzero(np.bincount(fc + 1, minlength=nvals + 1)))
+                if pc.keys_present[c.topology_key]:   # every code >= 0: the distinct values, counted
+                    size = int(np.count_nonzero(np.bincount(fc, minlength=nvals)))
+                else:   # -1 (no value) counted in a bucket of its own
+                    size = int(np.count_nonzero(np.bincount(fc + 1, minlength=nvals + 1)))
                 if c.topology_key == ZONE and pc.aff_mask is None:
                     zt = A.zone_totals[pc.counter_key]
                 else:
