@@ -455,13 +455,19 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
                     # Every node has the key (fc >= 0): the term per value, then gathered - per element the
                     # same float operations on the same numbers as computing it node by node.
                     term = (zt * math.log(size + 2) + float(c.max_skew - 1))[fc]
-                    score = term if score is None else score + term
+                    if score is None:
+                        score = term
+                    else:
+                        score += term   # (in place: every array here is a fresh one)
                     continue
                 cnt = zt[np.maximum(fc, 0)] if nvals else np.zeros(F.size, np.int64)
             term = cnt * math.log(size + 2) + float(c.max_skew - 1)
             if fc is not None and not pc.keys_present[c.topology_key]:
                 term = np.where(fc >= 0, term, 0.0)
-            score = term if score is None else score + term
+            if score is None:
+                score = term
+            else:
+                score += term
         raw = np.floor(score + 0.5).astype(np.int64)
         lo, hi = int(raw.min()), int(raw.max())
         if hi == 0:
@@ -492,7 +498,7 @@ def schedule(sched, pi: PodInfo, want: int) -> dict | None | bool:
         total += const
     # ---- selectHost ----
     best = total.max()
-    ties = np.flatnonzero(total == best)
+    ties = (total == best).nonzero()[0]
     k = int(ties[sched.rng.randrange(ties.size)]) if ties.size > 1 else int(ties[0])
     return {"positions": F, "total": total, "selected": A.infos[int(F[k])].name, "processed": processed}
 
