@@ -48,11 +48,11 @@ def events_v1_event(t: float, pod: dict, reason: str, action: str, note: str, et
 def post_core(apiserver, client: dict, credential, ev: dict):
     ns = ev["metadata"]["namespace"]
     return apiserver.handle(Request("POST", f"/api/v1/namespaces/{ns}/events", "create", "events", ns,
-                                    ev["metadata"]["name"], body=ev, credential=credential, client=client))
+                                    ev["metadata"]["name"], body=ev, credential=credential, client=client, body_owned=True))
 
 
 def post_events_v1(apiserver, client: dict, credential, ev: dict):
     ns = ev["metadata"]["namespace"]
     return apiserver.handle(Request("POST", f"/apis/events.k8s.io/v1/namespaces/{ns}/events", "create", "events", ns,
                                     ev["metadata"]["name"], api_group="events.k8s.io", body=ev,
-                                    credential=credential, client=client))
+                                    credential=credential, client=client, body_owned=True))

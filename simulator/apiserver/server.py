@@ -95,6 +95,9 @@ class Request:
     audit_by_caller: bool = False   # the caller writes the ResponseComplete event (with the body it sends)
     audit_received: str = ""        # when it arrived (requestReceivedTimestamp), while audited
     audit: object = None            # its audit_mod.Entry, once authentication named the user (None: not logged)
+    # The client built the body for this request alone and never touches it again (an event recorder's
+    # Event): the server may take it as the decoded request instead of decoding a copy.
+    body_owned: bool = False
 
 
 @dataclass
@@ -1154,7 +1157,7 @@ class ApiServer(Component):
         bad = _decode_error(info, body)
         if bad is not None:
             return self._fail(req, bad, user)
-        obj = _clone(body)
+        obj = body if req.body_owned else _clone(body)
         meta = obj.get("metadata")
         if not isinstance(meta, dict):
             meta = obj["metadata"] = {}
