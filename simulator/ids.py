@@ -7,14 +7,14 @@ import random
 _ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 
 
+# RFC 4122: version 4 in the time_hi_and_version nibble, variant 10 in the clock_seq_hi bits.
+_UUID_KEEP = ~(0xF000 << 64) & ~(0xC000 << 48)
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def uid(rng: random.Random) -> str:
     """A version-4 UUID, as types.UID from uuid.NewUUID() looks, but from the seeded RNG."""
-    n = rng.getrandbits(128)
-    n &= ~(0xF000 << 64)
-    n |= 0x4000 << 64
-    n &= ~(0xC000 << 48)
-    n |= 0x8000 << 48
-    h = f"{n:032x}"
+    h = "%032x" % (rng.getrandbits(128) & _UUID_KEEP | _UUID_SET)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
