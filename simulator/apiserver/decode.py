@@ -355,41 +355,72 @@ def _type_error(value_desc: str, t: GoType, ctx) -> str:
 def _fits(v, t: GoType) -> bool:
     """True when _Decoder.value would find nothing wrong with v as t: the same checks without the field
     paths and messages, which only a failure needs (building them for every field of every request body
-    was most of the cost). False sends the body through _Decoder for the exact error."""
-    if v is None or t == "any":
-        return True
-    if isinstance(t, Struct):
-        if not isinstance(v, dict):
-            return False
-        fields = t.fields
-        for k, x in v.items():
-            ft = fields.get(k)
-            if ft is not None and x is not None and not _fits(x, ft):
-                return False
-        return True
-    if isinstance(t, MapOf):
-        if not isinstance(v, dict):
-            return False
-        e = t.elem
-        return all(_fits(x, e) for x in v.values())
-    if isinstance(t, ListOf):
-        if not isinstance(v, list):
-            return False
-        e = t.elem
-        return all(_fits(x, e) for x in v)
-    if t in _INT_RANGE:
-        return _int_problem(v, t) is None
-    if t == "bool":
-        return isinstance(v, bool)
-    if t == "string" or t.startswith("string:") or t == "bytes":
-        return isinstance(v, str)
-    if t == "IntOrString":
-        return isinstance(v, str) or _int_problem(v, "int32") is None
-    if t == "Time":
-        return isinstance(v, str)
-    if t == "Quantity":
-        return not isinstance(v, bool) and isinstance(v, (int, float, str))
+    was most of the cost). False sends the body through _Decoder for the exact error. Each type's check
+    is a closure made once (_fits_fn), so a field costs one call, not a walk down a chain of type tests."""
+    return v is None or _fits_fn(t)(v)
+
+
+_FITS: dict = {}   # id(type) or scalar name -> its check (the types are module-level schema objects)
+
+
+def _always(v) -> bool:
     return True
+
+
+def _is_str(v) -> bool:
+    return isinstance(v, str)
+
+
+def _fits_fn(t: GoType):
+    key = t if isinstance(t, str) else id(t)
+    fn = _FITS.get(key)
+    if fn is None:
+        fn = _FITS[key] = _make_fits(t)
+    return fn
+
+
+def _make_fits(t: GoType):
+    if t == "any":
+        return _always
+    if isinstance(t, Struct):
+        fields, checks = t.fields, {}
+
+        def struct(v) -> bool:
+            if not isinstance(v, dict):
+                return False
+            for k, x in v.items():
+                if x is None:
+                    continue
+                f = checks.get(k)
+                if f is None:
+                    ft = fields.get(k)
+                    if ft is None:
+                        continue
+                    f = checks[k] = _fits_fn(ft)   # fields are looked up lazily: types may be recursive
+                if not f(x):
+                    return False
+            return True
+        return struct
+    if isinstance(t, (MapOf, ListOf)):
+        elem, is_map = t.elem, isinstance(t, MapOf)
+
+        def container(v) -> bool:
+            if not isinstance(v, dict if is_map else list):
+                return False
+            f = _fits_fn(elem)
+            return all(x is None or f(x) for x in (v.values() if is_map else v))
+        return container
+    if t in _INT_RANGE:
+        return lambda v: _int_problem(v, t) is None
+    if t == "bool":
+        return lambda v: isinstance(v, bool)
+    if t == "string" or t.startswith("string:") or t == "bytes" or t == "Time":
+        return _is_str
+    if t == "IntOrString":
+        return lambda v: isinstance(v, str) or _int_problem(v, "int32") is None
+    if t == "Quantity":
+        return lambda v: not isinstance(v, bool) and isinstance(v, (int, float, str))
+    return _always
 
 
 def check(kind: str, obj) -> DecodeError | None:
