@@ -947,7 +947,7 @@ class ApiServer(Component):
 
     # -- etcd --
     def _txn(self, req: Request, compares, success, failure, obj) -> Future:
-        kw = {"client": self.me, "obj": registry.objref(obj) if obj else None}
+        kw = {"client": self.me, "obj": registry.objref(obj) if obj and self.tracer.enabled else None}   # (for events)
         if self._txn_quiet:
             kw["quiet"] = req.quiet
         if self._txn_member and self.etcd_member:

@@ -672,10 +672,10 @@ class Scheduler(Component):
         of it is traced: a summarized run and a fully detailed one stay the same run."""
         pod = qpi.pod
         key = qpi.key
-        ref = objref(pod)
+        ref = objref(pod) if self.tracer.enabled else None   # (only events carry it)
         pace = self.pace
         explain = self._detailed(pod)
-        self._event("scheduler.queue", f"popped {key} from activeQ", lambda: {"queue": "activeQ", "pod": key}, ref)
+        self._event("scheduler.queue", lambda: f"popped {key} from activeQ", lambda: {"queue": "activeQ", "pod": key}, ref)
         yield self.rng.uniform(*pace[0])  # snapshot + PreFilter + Filter over the nodes
         result = self.schedule_pod(pod, detailed=explain, explain=explain)
         self.last_result = result
