@@ -84,7 +84,10 @@ class _Process:
             self.done.resolve(stop.value)
             return
         env = self.env
-        if isinstance(yielded, Future):
+        if type(yielded) is float and yielded >= 0:   # a delay (most yields): the common case first
+            env._seq += 1
+            heappush(env._queue, (env.now + yielded, NORMAL, env._seq, self.resume, None))
+        elif isinstance(yielded, Future):
             if yielded.done:
                 env._seq += 1
                 heappush(env._queue, (env.now, URGENT, env._seq, self.resume, yielded.value))

@@ -266,9 +266,18 @@ class MVCCStore:
         return self.txn([], [Op.delete(key)]).responses[0]
 
     def txn(self, compares: Iterable[Compare], success: Iterable[Op], failure: Iterable[Op] = ()) -> TxnResponse:
-        ok = all(c.holds(self._live.get(c.key)) for c in compares)
+        live = self._live
+        ok = True
+        for c in compares:   # (plain loops: cheaper than all()/any() over generators for a few items)
+            if not c.holds(live.get(c.key)):
+                ok = False
+                break
         ops = list(success if ok else failure)
-        writes = any(op.kind == "put" or (op.kind == "delete" and op.key in self._live) for op in ops)
+        writes = False
+        for op in ops:
+            if op.kind == "put" or (op.kind == "delete" and op.key in live):
+                writes = True
+                break
         rev = self.revision + 1 if writes else self.revision
         resp = TxnResponse(succeeded=ok, revision=rev)
         for op in ops:
