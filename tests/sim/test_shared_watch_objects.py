@@ -14,7 +14,7 @@ from simulator import codec
 from simulator.apiserver import decode, server
 from simulator.kernel import gc_tuned_for_scale
 from simulator.trace import ref
-from tests.sim.test_apiserver_core import Harness, _pod
+from tests.sim.test_apiserver_core import ADMIN, Harness, _pod
 
 
 # ---- shared watch objects ---------------------------------------------------------------------------------
@@ -69,6 +69,32 @@ def test_informers_share_their_initial_list_until_the_object_changes():
     h.settle()
     after = h.api.list_shared("/registry/configmaps/")
     assert after[0] is not first[0] and after[0]["data"]["n"] == "1"
+
+
+def test_a_bound_pod_reaches_the_watch_as_written_and_as_its_stored_text_decodes():
+    """The binding hands its Pod to the watch cache instead of decoding the text it just wrote: the object
+    a watcher gets is the stored text decoded (same keys, same order, resourceVersion set), read-only."""
+    h = Harness()
+    seen = []
+    h.api.watch("pods", ref("test", "sel"), lambda k, o: seen.append((k, o)), label_selector="app=web")
+    h.call(h.client.create("pods", _pod("p")))
+    pod = h.api.get_shared("/registry/pods/default/p")
+    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p", "uid": pod["metadata"]["uid"]},
+               "target": {"apiVersion": "v1", "kind": "Node", "name": "worker-1"}}
+    resp = h.call(h.api.handle(server.Request("POST", "/api/v1/namespaces/default/pods/p/binding", "create", "pods",
+                                              "default", "p", "binding", body=binding,
+                                              credential=ADMIN)))
+    assert resp.code == 201, resp.status
+    h.settle()
+    kind, got = seen[-1]
+    kv = h.etcd.store.get("/registry/pods/default/p")
+    stored = codec.loads(kv.value)
+    stored["metadata"]["resourceVersion"] = str(kv.mod_revision)
+    assert kind == "MODIFIED" and got["spec"]["nodeName"] == "worker-1"
+    assert got == stored and codec.dumps(got) == codec.dumps(stored)   # equal, keys in the same order
+    assert isinstance(got, codec.ReadOnlyDict) and isinstance(got["spec"], codec.ReadOnlyDict)
+    assert [c["type"] for c in got["status"]["conditions"]] == ["PodScheduled"]
+    assert h.api.get_shared("/registry/pods/default/p") is got   # later lookups share it too
 
 
 # ---- strict decoding's fast path --------------------------------------------------------------------------
