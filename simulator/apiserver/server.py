@@ -275,6 +275,7 @@ class ApiServer(Component):
                  authorizer=None, etcd_member: str | None = None):
         super().__init__(env, rng, tracer, instance, node)
         self.etcd = etcd
+        self._quiet_keys = _QUIET.setdefault(etcd, {})   # one dict per etcd cluster, shared by its API servers
         # kubeadm's stacked control plane: each kube-apiserver talks to the etcd member on its own node
         # (--etcd-servers=https://127.0.0.1:2379); None: whichever member etcd routes to (the leader).
         self.etcd_member = etcd_member
@@ -664,7 +665,7 @@ class ApiServer(Component):
 
     def _deliver(self, w: Watcher, kind: str, raw: str, key: str, rev: int, obj: dict | None,
                  shared: SharedObject) -> None:
-        quiet = w.quiet or _quiet_key(self.etcd, key)
+        quiet = w.quiet or key in self._quiet_keys
 
         def push() -> None:
             if not w.active or not self.running:
@@ -954,13 +955,12 @@ class ApiServer(Component):
             kw["member"] = self.etcd_member
         keys = [op.key for op in success if op.kind in ("put", "delete")] if req.quiet else ()
         if keys:
-            q = _QUIET.setdefault(self.etcd, {})
+            q = self._quiet_keys
             for k in keys:
                 q[k] = q.get(k, 0) + 1
         fut = self.etcd.txn(list(compares), list(success), list(failure), **kw)
         if keys:
-            def done(_v, keys=keys):
-                q = _QUIET.get(self.etcd, {})
+            def done(_v, keys=keys, q=q):
                 for k in keys:
                     q[k] -= 1
                     if q[k] <= 0:
@@ -1650,11 +1650,6 @@ def _answer_word(answer: dict | None) -> str:
     return ": allowed" if answer["allowed"] else ": denied"
 # etcd cluster -> keys being written by quiet requests (shared by the API servers of one cluster).
 _QUIET: "weakref.WeakKeyDictionary[object, dict[str, int]]" = weakref.WeakKeyDictionary()
-
-
-def _quiet_key(etcd, key: str) -> bool:
-    q = _QUIET.get(etcd)
-    return bool(q) and key in q
 
 
 def _virtual_seconds(ts: str) -> float:
