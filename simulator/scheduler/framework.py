@@ -117,48 +117,38 @@ class Resource:
         self.memory -= other.memory
 
 
-def _container_requests(c: dict, nonzero: bool) -> tuple[int, int]:
+def _container_requests(c: dict) -> tuple[int, int, int, int]:
+    """A container's cpu and memory requests, and the same with a missing request counted as the default
+    (schedutil.GetNonzeroRequests: an explicit zero stays zero)."""
     req = (c.get("resources") or {}).get("requests") or {}
-    if nonzero:
-        return (parse_cpu_milli(req["cpu"]) if "cpu" in req else DEFAULT_MILLI_CPU_REQUEST,
-                parse_bytes(req["memory"]) if "memory" in req else DEFAULT_MEMORY_REQUEST)
-    return (parse_cpu_milli(req["cpu"]) if "cpu" in req else 0, parse_bytes(req["memory"]) if "memory" in req else 0)
+    cpu = parse_cpu_milli(req["cpu"]) if "cpu" in req else None
+    mem = parse_bytes(req["memory"]) if "memory" in req else None
+    return (cpu or 0, mem or 0, DEFAULT_MILLI_CPU_REQUEST if cpu is None else cpu,
+            DEFAULT_MEMORY_REQUEST if mem is None else mem)
+
+
+def _requests_pair(pod: dict) -> tuple[Resource, Resource]:
+    """k8s.io/component-helpers/resource PodRequests, for the requests and for the non-zero requests, in
+    one pass: the sum over containers, then the max with each init container (they run one at a time,
+    before the others), plus spec.overhead."""
+    spec = pod["spec"]
+    t = [0, 0, 0, 0]   # cpu, memory, non-zero cpu, non-zero memory
+    for c in spec.get("containers") or []:
+        for i, v in enumerate(_container_requests(c)):
+            t[i] += v
+    for c in spec.get("initContainers") or []:
+        for i, v in enumerate(_container_requests(c)):
+            t[i] = max(t[i], v)
+    over = spec.get("overhead") or {}
+    if over:
+        oc = parse_cpu_milli(over["cpu"]) if "cpu" in over else 0
+        om = parse_bytes(over["memory"]) if "memory" in over else 0
+        t = [t[0] + oc, t[1] + om, t[2] + oc, t[3] + om]
+    return Resource(t[0], t[1]), Resource(t[2], t[3])
 
 
 def _requests(pod: dict, nonzero: bool) -> Resource:
-    """k8s.io/component-helpers/resource PodRequests: the sum over containers, then the max with each
-    init container (they run one at a time, before the others), plus spec.overhead."""
-    spec = pod["spec"]
-    cpu = mem = 0
-    for c in spec.get("containers") or []:
-        a, b = _container_requests(c, nonzero)
-        cpu += a
-        mem += b
-    for c in spec.get("initContainers") or []:
-        a, b = _container_requests(c, nonzero)
-        cpu, mem = max(cpu, a), max(mem, b)
-    over = spec.get("overhead") or {}
-    if over:
-        cpu += parse_cpu_milli(over["cpu"]) if "cpu" in over else 0
-        mem += parse_bytes(over["memory"]) if "memory" in over else 0
-    return Resource(cpu, mem)
-
-
-def _requests_both(pod: dict) -> tuple[Resource, Resource]:
-    """(_requests(pod, False), _requests(pod, True)) in one pass over the containers."""
-    spec = pod["spec"]
-    cpu = mem = zcpu = zmem = 0
-    for c in spec.get("containers") or []:
-        req = (c.get("resources") or {}).get("requests") or {}
-        a = parse_cpu_milli(req["cpu"]) if "cpu" in req else None
-        b = parse_bytes(req["memory"]) if "memory" in req else None
-        cpu += a or 0
-        mem += b or 0
-        zcpu += DEFAULT_MILLI_CPU_REQUEST if a is None else a
-        zmem += DEFAULT_MEMORY_REQUEST if b is None else b
-    if spec.get("initContainers") or spec.get("overhead"):
-        return _requests(pod, False), _requests(pod, True)
-    return Resource(cpu, mem), Resource(zcpu, zmem)
+    return _requests_pair(pod)[nonzero]
 
 
 def pod_requests(pod: dict, state: "CycleState | None" = None) -> Resource:
@@ -281,7 +271,7 @@ class PodInfo:
     def __init__(self, pod: dict):
         self.pod = pod
         self.uid = pod["metadata"].get("uid", "")
-        self.req, self.nz = _requests_both(pod)
+        self.req, self.nz = _requests_pair(pod)
         self.priority = pod_priority(pod)
         self.ports = host_ports(pod)
         aff = pod["spec"].get("affinity") or {}
