@@ -190,11 +190,68 @@ def _decode(raw: str, rv: int) -> dict:
 READ_ONLY_SHARED = False
 
 
+# Parts that many Pods hold equal, shared between the decoded Pods that the watch cache hands out: JSON text
+# of the part -> the first decoded copy. Cleared when full (a bound on memory, not an LRU: the parts that
+# recur come back at once).
+_PARTS: dict[bytes, object] = {}
+_PARTS_MAX = 1 << 16
+
+
+def _part(x):
+    k = codec.dumps_bytes(x)
+    y = _PARTS.get(k)
+    if y is None:
+        if len(_PARTS) >= _PARTS_MAX:
+            _PARTS.clear()
+        _PARTS[k] = x
+        return x
+    return y
+
+
+def _share_pod_parts(obj: dict) -> None:
+    """Replace the parts of a decoded Pod that other Pods hold equal by one shared copy: the service-account
+    token volume and the default tolerations (every Pod in a namespace), a template's labels, owner and
+    requests (every replica), conditions and host IPs (Pods that changed in the same second, on the same
+    node). A decoded Pod is about 13 KB and these are half of it; at 150,000 Pods that is ~0.9 GiB. Safe
+    for the reason sharing the whole object is: no holder changes a shared object (READ_ONLY_SHARED)."""
+    md = obj.get("metadata")
+    if md:
+        v = md.get("labels")
+        if v:
+            md["labels"] = _part(v)
+        v = md.get("ownerReferences")
+        if v:
+            md["ownerReferences"] = _part(v)
+    spec = obj.get("spec")
+    if spec:
+        v = spec.get("tolerations")
+        if v:
+            spec["tolerations"] = _part(v)
+        for vol in spec.get("volumes") or ():
+            v = vol.get("projected")
+            if v:
+                vol["projected"] = _part(v)
+        for c in spec.get("containers") or ():
+            v = c.get("resources")
+            if v:
+                c["resources"] = _part(v)
+    status = obj.get("status")
+    if status:
+        v = status.get("conditions")
+        if v:
+            status["conditions"] = [_part(c) for c in v]
+        v = status.get("hostIPs")
+        if v:
+            status["hostIPs"] = _part(v)
+
+
 def _decode_shared(raw: str, rv: int) -> dict:
     """A decoded object that several consumers will hold (SharedObject, list_shared): read-only when the
-    tests ask for it. (Interning its strings saved about a third of a decoded object but tripled the cost
-    of a decode, which the scheduler benchmark felt: not done.)"""
+    tests ask for it. A Pod's common parts are shared with other Pods (_share_pod_parts). (Interning every
+    string saved about a third of a decoded object but tripled the cost of a decode: not done.)"""
     obj = _decode(raw, rv)
+    if obj.get("kind") == "Pod":
+        _share_pod_parts(obj)
     return codec.read_only(obj) if READ_ONLY_SHARED else obj
 
 
@@ -265,6 +322,12 @@ def _decode_error(info: registry.ResourceInfo, body: dict) -> dict | None:
 
 
 _SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
+
+# Resources that the watch cache does not hold: kube-apiserver disables it for Events
+# (pkg/kubeapiserver/default_storage_factory_builder.go DefaultWatchCacheSizes: events -> 0), so their gets
+# and lists read etcd. (events.k8s.io Events are the same objects under the same keys.)
+UNCACHED_RESOURCES = frozenset({"events"})
+_UNCACHED_PREFIXES = tuple(registry.prefix(r, "") for r in sorted(UNCACHED_RESOURCES))
 
 
 class ApiServer(Component):
@@ -393,7 +456,13 @@ class ApiServer(Component):
         self._listed: dict[str, tuple[int, dict]] = {}
         self._ips: set[str] = set()
         self._ports: set[int] = set()
+        # Values of the resources it does not cache are read from etcd when asked for: etcd may keep them
+        # deflated meanwhile (nothing else holds their text).
+        for p in _UNCACHED_PREFIXES:
+            self.etcd.store.deflate_live(p)
         for kv in self.etcd.store.range("/registry/", prefix=True):
+            if kv.key.startswith(_UNCACHED_PREFIXES):
+                continue
             self._cache_put(kv.key, kv.mod_revision, kv.value)
             if registry.resource_of(kv.key) == "services":
                 self._track_service(kv.value, None)
@@ -418,8 +487,18 @@ class ApiServer(Component):
             bucket.pop(key, None)
             self._dir_sorted.pop(d, None)
 
-    def get(self, key: str) -> dict | None:
+    def _hit(self, key: str) -> tuple[int, str] | None:
+        """(mod_revision, stored text) of a key: from the watch cache, or from etcd for the resources it does
+        not hold (UNCACHED_RESOURCES)."""
         hit = self._cache.get(key)
+        if hit is None and key.startswith(_UNCACHED_PREFIXES):
+            kv = self.etcd.store.get(key)
+            if kv is not None:
+                return kv.mod_revision, kv.value
+        return hit
+
+    def get(self, key: str) -> dict | None:
+        hit = self._hit(key)
         if hit is None:
             return None
         return _decode(hit[1], hit[0])
@@ -427,7 +506,7 @@ class ApiServer(Component):
     def get_shared(self, key: str) -> dict | None:
         """The current object as the watch cache shares it (decoded once per revision): read it, never change
         it. What an informer's lister hands out - admission plugins look objects up this way."""
-        hit = self._cache.get(key)
+        hit = self._hit(key)
         if hit is None:
             return None
         listed = self._listed.get(key)
@@ -436,6 +515,8 @@ class ApiServer(Component):
         return self._decoded(key, hit[0], hit[1])
 
     def keys(self, prefix: str) -> list[str]:
+        if prefix.startswith(_UNCACHED_PREFIXES):
+            return [kv.key for kv in self.etcd.store.range(prefix, prefix=True)]
         if self._dir_names is None:
             self._dir_names = sorted(self._dirs)
         out: list[str] = []
@@ -453,17 +534,17 @@ class ApiServer(Component):
         return out
 
     def list(self, prefix: str) -> list[dict]:
-        cache = self._cache
-        return [_decode(cache[k][1], cache[k][0]) for k in self.keys(prefix)]
+        hit = self._hit
+        return [_decode(r[1], r[0]) for r in map(hit, self.keys(prefix)) if r is not None]
 
     def list_shared(self, prefix: str) -> list[dict]:
         """`list` for informers' initial lists: objects that several informers may share, read-only to
         all of them (as SharedObject's). An object listed before is handed out again until it changes,
         so the controller-manager, the scheduler and every kube-proxy keep one decoded copy of it."""
-        cache, listed = self._cache, self._listed
+        listed = self._listed
         out = []
         for k in self.keys(prefix):
-            rev, raw = cache[k]
+            rev, raw = self._hit(k)
             hit = listed.get(k)
             if hit is None or hit[0] != rev:
                 hit = listed[k] = (rev, _decode_shared(raw, rev))
@@ -540,7 +621,7 @@ class ApiServer(Component):
         resource = w.resource
         if resource_version in ("", "0"):
             for k in self.keys(registry.prefix(resource, w.namespace)):
-                rev, raw = self._cache[k]
+                rev, raw = self._hit(k)
                 obj = _decode_shared(raw, rev)
                 if w.matches(obj):
                     self._deliver(w, "ADDED", raw, k, rev, obj, SharedObject(raw, rev, obj))
@@ -558,10 +639,12 @@ class ApiServer(Component):
             oldest = self._start_rev + 1
         if rv < oldest - 1:
             raise WatchExpired(st.expired(f"too old resource version: {rv} ({oldest - 1})"))
-        for rev, key, raw_new, raw_old, old_rev, _t in (win or ()):
+        for rev, ev, _t in (win or ()):
             if rev <= rv:
                 continue
-            self._dispatch_one(w, key, rev, raw_new, raw_old, old_rev)
+            prev = ev.prev_kv
+            self._dispatch_one(w, ev.kv.key, rev, ev.kv.value if ev.type == "PUT" else None,
+                               prev.value if prev is not None else None, prev.mod_revision if prev is not None else 0)
 
     def _on_etcd_event(self, ev: WatchEvent) -> None:
         if not self.running:
@@ -573,7 +656,9 @@ class ApiServer(Component):
         raw_new = kv.value if ev.type == "PUT" else None
         prev = ev.prev_kv
         raw_old, old_rev = (prev.value, prev.mod_revision) if prev is not None else (None, 0)
-        if raw_new is not None:
+        if resource in UNCACHED_RESOURCES:
+            pass
+        elif raw_new is not None:
             self._cache_put(key, rev, raw_new)
         else:
             self._cache_del(key)
@@ -584,10 +669,12 @@ class ApiServer(Component):
         win = self._window.get(resource)
         if win is None:
             win = self._window[resource] = deque()
-        win.append((rev, key, raw_new, raw_old, old_rev, self.env.now))
+        # etcd's own event, not its texts: etcd keeps it until compaction anyway and may deflate a replaced
+        # value meanwhile (a resumed watch reads it back), where a window of texts would keep every one whole.
+        win.append((rev, ev, self.env.now))
         if len(win) > WINDOW_MIN:
             horizon = self.env.now - EVENT_FRESH
-            while len(win) > WINDOW_MIN and (win[0][5] < horizon or len(win) > WINDOW_MAX):
+            while len(win) > WINDOW_MIN and (win[0][2] < horizon or len(win) > WINDOW_MAX):
                 win.popleft()
                 self._evicted.add(resource)
         plain = self._watchers.get(resource)
@@ -1121,9 +1208,9 @@ class ApiServer(Component):
                                                   {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
                                                    "retryAfterSeconds": 1}), user)
         items = []
-        cache = self._cache
+        hit = self._hit
         for k in self.keys(registry.prefix(req.resource, req.namespace if info.namespaced else "")):
-            r, raw = cache[k]
+            r, raw = hit(k)
             o = _decode(raw, r)
             if (lsel is None or lsel(o)) and (fsel is None or fsel(o)):
                 items.append(o)

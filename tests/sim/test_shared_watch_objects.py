@@ -182,3 +182,76 @@ def test_gc_tuning_is_undone_when_the_run_fails():
 
 def test_read_only_mode_is_on_for_these_tests():
     assert server.READ_ONLY_SHARED is True
+
+
+# ---- memory of a large run: shared Pod parts, uncached Events, the watch window -------------------------------
+def test_decoded_pods_share_their_common_parts_and_still_decode_exactly(monkeypatch):
+    """Pods from one template are handed to watchers with their common parts (the token volume, the
+    default tolerations, the requests, the labels) as one object, and each still equals its stored text."""
+    monkeypatch.setattr(server, "READ_ONLY_SHARED", False)   # read-only copies would hide the sharing
+    h = Harness()
+    seen = []
+    h.api.watch("pods", ref("test", "w"), lambda k, o: seen.append(o))
+    for n in ("a", "b"):
+        pod = _pod(n, tolerations=[{"key": "k", "operator": "Exists", "effect": "NoSchedule"}])
+        pod["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "100m"}}
+        assert h.call(h.client.create("pods", pod)).ok
+    h.settle()
+    a, b = seen
+    assert a["metadata"]["name"] == "a" and b["metadata"]["name"] == "b"
+    assert a["spec"]["tolerations"] is b["spec"]["tolerations"]
+    assert a["metadata"]["labels"] is b["metadata"]["labels"]
+    assert a["spec"]["containers"][0]["resources"] is b["spec"]["containers"][0]["resources"]
+    assert a["spec"]["containers"][0] is not b["spec"]["containers"][0]     # a Pod's own parts stay its own
+    for o in (a, b):
+        kv = h.etcd.store.get(f"/registry/pods/default/{o['metadata']['name']}")
+        assert codec.dumps(o) == codec.dumps(server._decode(kv.value, kv.mod_revision))
+
+
+def test_events_are_not_in_the_watch_cache_and_are_still_served_from_etcd(monkeypatch):
+    """kube-apiserver runs without a watch cache for Events (DefaultWatchCacheSizes): gets and lists read
+    etcd, which keeps their values deflated once written a while ago; what a client reads is unchanged."""
+    from simulator.etcd import mvcc
+    monkeypatch.setattr(mvcc, "_DEFLATE_LAG", 2)
+    h = Harness()
+    watched = []
+    h.api.watch("events", ref("test", "w"), lambda k, o: watched.append((k, o["metadata"]["name"])))
+    names = [f"e{i}" for i in range(5)]
+    for n in names:
+        ev = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": n, "namespace": "default"},
+              "involvedObject": {"kind": "Pod", "namespace": "default", "name": "p"}, "reason": "Scheduled",
+              "message": "Successfully assigned default/p to worker-1 " + "x" * 300, "type": "Normal", "count": 1}
+        assert h.call(h.client.create("events", ev)).ok
+    h.settle()
+    assert watched == [("ADDED", n) for n in names]
+    assert not [k for k in h.api._cache if k.startswith("/registry/events/")]
+    first = h.etcd.store.get("/registry/events/default/e0")
+    assert type(first._value) is bytes                    # deflated in etcd, read back whole
+    got = h.call(h.client.get("events", "e0", "default"))
+    assert got.ok and got.body["message"].endswith("x" * 300)
+    assert got.body["metadata"]["resourceVersion"] == str(first.mod_revision)
+    listed = h.call(h.client.list("events", "default"))
+    assert [o["metadata"]["name"] for o in listed.body["items"]] == names
+    # The event recorder's PATCH of the count reads the stored Event the same way.
+    assert h.call(h.client.patch("events", "e0", {"count": 2}, "default")).body["count"] == 2
+    assert h.api.keys("/registry/events/default/") == [f"/registry/events/default/{n}" for n in names]
+
+
+def test_a_watch_resumed_from_the_window_reads_values_etcd_has_deflated_since(monkeypatch):
+    from simulator.etcd import mvcc
+    monkeypatch.setattr(mvcc, "_DEFLATE_LAG", 1)
+    monkeypatch.setattr(mvcc, "_DEFLATE_MIN", 16)
+    h = Harness()
+    big = "v" * 2000
+    assert h.call(h.client.create("configmaps", {"metadata": {"name": "c"}, "data": {"n": "0", "big": big}})).ok
+    start = h.rev
+    for i in (1, 2, 3):
+        assert h.call(h.client.patch("configmaps", "c", {"data": {"n": str(i)}}, "default")).ok
+    h.settle()
+    old = h.etcd.store.get("/registry/configmaps/default/c", start + 1)
+    assert type(old._value) is bytes                       # replaced twice since: deflated
+    got = []
+    h.api.watch("configmaps", ref("test", "late"), lambda k, o: got.append((k, o["data"]["n"], o["data"]["big"])),
+                resource_version=str(start))
+    h.settle()
+    assert got == [("MODIFIED", str(i), big) for i in (1, 2, 3)]
