@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Generator
 
 from .. import clock, codec, ids
-from ..etcd import Compare, EtcdCluster, Op, WatchEvent
+from ..etcd import Compare, EtcdCluster, KeyValue, Op, WatchEvent
 from ..etcd.member import encode as etcd_encode
 from ..component import Component
 from ..kernel import Environment, Future
@@ -208,14 +208,35 @@ def _part(x):
     return y
 
 
+_STRS: dict[str, str] = {}
+# The string fields of a Pod whose values recur (enumerations, images, node names, timestamps).
+_POD_META_STRS = ("namespace", "generateName", "creationTimestamp")
+_POD_SPEC_STRS = ("restartPolicy", "dnsPolicy", "schedulerName", "serviceAccountName", "serviceAccount",
+                  "preemptionPolicy", "nodeName")
+_CONTAINER_STRS = ("name", "image", "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy")
+_POD_STATUS_STRS = ("phase", "qosClass", "hostIP", "startTime")
+_CONTAINER_STATUS_STRS = ("name", "image", "imageID")
+
+
+def _share_strs(d: dict, fields: tuple[str, ...], strs: dict = _STRS) -> None:
+    for f in fields:
+        v = d.get(f)
+        if v is not None:
+            d[f] = strs.setdefault(v, v)   # (stored objects are valid: these fields hold strings)
+
+
 def _share_pod_parts(obj: dict) -> None:
     """Replace the parts of a decoded Pod that other Pods hold equal by one shared copy: the service-account
     token volume and the default tolerations (every Pod in a namespace), a template's labels, owner and
-    requests (every replica), conditions and host IPs (Pods that changed in the same second, on the same
-    node). A decoded Pod is about 13 KB and these are half of it; at 150,000 Pods that is ~0.9 GiB. Safe
-    for the reason sharing the whole object is: no holder changes a shared object (READ_ONLY_SHARED)."""
+    requests (every replica), conditions, container states and host IPs (Pods that changed in the same
+    second, on the same node), and recurring strings (policies, images, node names). A decoded Pod is about
+    13 KB and these are more than half of it; at 150,000 Pods that is ~1 GiB. Safe for the reason sharing
+    the whole object is: no holder changes a shared object (READ_ONLY_SHARED)."""
+    if len(_STRS) >= _PARTS_MAX:
+        _STRS.clear()
     md = obj.get("metadata")
     if md:
+        _share_strs(md, _POD_META_STRS)
         v = md.get("labels")
         if v:
             md["labels"] = _part(v)
@@ -224,6 +245,7 @@ def _share_pod_parts(obj: dict) -> None:
             md["ownerReferences"] = _part(v)
     spec = obj.get("spec")
     if spec:
+        _share_strs(spec, _POD_SPEC_STRS)
         v = spec.get("tolerations")
         if v:
             spec["tolerations"] = _part(v)
@@ -232,6 +254,7 @@ def _share_pod_parts(obj: dict) -> None:
             if v:
                 vol["projected"] = _part(v)
         for c in spec.get("containers") or ():
+            _share_strs(c, _CONTAINER_STRS)
             v = c.get("resources")
             if v:
                 c["resources"] = _part(v)
@@ -243,6 +266,15 @@ def _share_pod_parts(obj: dict) -> None:
         v = status.get("hostIPs")
         if v:
             status["hostIPs"] = _part(v)
+        _share_strs(status, _POD_STATUS_STRS)
+        for c in status.get("containerStatuses") or ():
+            _share_strs(c, _CONTAINER_STATUS_STRS)
+            v = c.get("state")
+            if v:
+                c["state"] = _part(v)
+            v = c.get("lastState")
+            if v is not None:
+                c["lastState"] = _part(v)
 
 
 def _decode_shared(raw: str, rv: int) -> dict:
@@ -250,7 +282,9 @@ def _decode_shared(raw: str, rv: int) -> dict:
     tests ask for it. A Pod's common parts are shared with other Pods (_share_pod_parts). (Interning every
     string saved about a third of a decoded object but tripled the cost of a decode: not done.)"""
     obj = _decode(raw, rv)
-    if obj.get("kind") == "Pod":
+    if obj.get("kind") == "Pod" and (obj.get("spec") or {}).get("nodeName"):
+        # Bound Pods only: a Pending one is replaced within milliseconds by its binding (and the scheduler
+        # benchmark would pay ~3 % of its time for the parts of objects about to be dropped).
         _share_pod_parts(obj)
     return codec.read_only(obj) if READ_ONLY_SHARED else obj
 
@@ -438,9 +472,10 @@ class ApiServer(Component):
 
     # ---- the watch cache ----------------------------------------------------------------------------
     def _relist(self) -> None:
-        # key -> (mod_revision, serialized object); the serialized string is etcd's own value (shared, not
-        # copied). Keys are grouped by directory (/registry/pods/<ns>/) so a list by prefix is cheap.
-        self._cache: dict[str, tuple[int, str]] = {}
+        # key -> etcd's KeyValue for it (shared, not copied: etcd may keep an older value deflated, and
+        # reading it gives the same text). Keys are grouped by directory (/registry/pods/<ns>/) so a list by
+        # prefix is cheap.
+        self._cache: dict[str, KeyValue] = {}
         self._dirs: dict[str, dict[str, None]] = {}
         self._dir_sorted: dict[str, list[str]] = {}
         self._dir_names: list[str] | None = None
@@ -456,18 +491,14 @@ class ApiServer(Component):
         self._listed: dict[str, tuple[int, dict]] = {}
         self._ips: set[str] = set()
         self._ports: set[int] = set()
-        # Values of the resources it does not cache are read from etcd when asked for: etcd may keep them
-        # deflated meanwhile (nothing else holds their text).
-        for p in _UNCACHED_PREFIXES:
-            self.etcd.store.deflate_live(p)
         for kv in self.etcd.store.range("/registry/", prefix=True):
             if kv.key.startswith(_UNCACHED_PREFIXES):
                 continue
-            self._cache_put(kv.key, kv.mod_revision, kv.value)
+            self._cache_put(kv.key, kv)
             if registry.resource_of(kv.key) == "services":
                 self._track_service(kv.value, None)
 
-    def _cache_put(self, key: str, rev: int, raw: str) -> None:
+    def _cache_put(self, key: str, kv: KeyValue) -> None:
         if key not in self._cache:
             d = key[:key.rindex("/") + 1]
             bucket = self._dirs.get(d)
@@ -476,7 +507,7 @@ class ApiServer(Component):
                 self._dir_names = None
             bucket[key] = None
             self._dir_sorted.pop(d, None)
-        self._cache[key] = (rev, raw)
+        self._cache[key] = kv
 
     def _cache_del(self, key: str) -> None:
         if self._cache.pop(key, None) is None:
@@ -490,12 +521,14 @@ class ApiServer(Component):
     def _hit(self, key: str) -> tuple[int, str] | None:
         """(mod_revision, stored text) of a key: from the watch cache, or from etcd for the resources it does
         not hold (UNCACHED_RESOURCES)."""
-        hit = self._cache.get(key)
-        if hit is None and key.startswith(_UNCACHED_PREFIXES):
+        kv = self._cache.get(key)
+        if kv is None:
+            if not key.startswith(_UNCACHED_PREFIXES):
+                return None
             kv = self.etcd.store.get(key)
-            if kv is not None:
-                return kv.mod_revision, kv.value
-        return hit
+            if kv is None:
+                return None
+        return kv.mod_revision, kv.value
 
     def get(self, key: str) -> dict | None:
         hit = self._hit(key)
@@ -659,7 +692,7 @@ class ApiServer(Component):
         if resource in UNCACHED_RESOURCES:
             pass
         elif raw_new is not None:
-            self._cache_put(key, rev, raw_new)
+            self._cache_put(key, kv)
         else:
             self._cache_del(key)
         # Changed: the next list_shared decodes the new state; the listed one may still serve as `old`.

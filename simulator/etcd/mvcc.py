@@ -32,20 +32,19 @@ class CompactedError(Exception):
         super().__init__("mvcc: required revision has been compacted")
 
 
-# A value that a later revision has replaced is read only by a range at a past revision, a watch replayed
-# from the log, or as a prev_kv: it is kept deflated (raw DEFLATE against a preset dictionary of the
-# Kubernetes JSON the store mostly holds: a Pod revision of ~2.3 KB keeps ~250 bytes). The text read back
-# is the very same, so nothing a reader sees changes; a 150,000-Pod run keeps ~450,000 such revisions until
-# the API server's compaction. Values shorter than _DEFLATE_MIN are kept as they are: deflating one costs
-# tens of microseconds (~45 us for 1 KB on the 2-core bench machine), which a small value (a Lease, the
-# scheduler benchmark's ~1 KB Pods: ~5% of its timed section) does not repay; a Pod's revisions from its
-# creation on (1.8-2.9 KB) do.
+# A value written more than _DEFLATE_LAG revisions ago - replaced since or still current - is kept deflated
+# (raw DEFLATE against a preset dictionary of the Kubernetes JSON the store mostly holds: a Pod revision of
+# ~2.9 KB keeps ~300 bytes) and inflated when read. The text read back is the very same, so nothing a reader
+# sees changes. A replaced revision is read only by a range at a past revision, a watch replayed from the
+# log, or as a prev_kv; a current one by the API server's gets and lists (its watch cache refers to etcd's
+# KeyValue rather than keeping a copy of the text, and its decoded objects serve the frequent reads). A
+# 150,000-Pod run keeps ~600,000 such values until the API server's compaction. Values shorter than
+# _DEFLATE_MIN are kept as they are: deflating one costs ~10-15 us, which a small value (a Lease, an
+# Event, the scheduler benchmark's ~1 KB Pods) does not repay; a Pod's revisions from its creation on
+# (1.8-2.9 KB) do.
 _DEFLATE_MIN = 1536
-# The shortest current value that deflate_live deflates: an Event (~700 bytes) takes ~12 us to deflate to
-# ~200 bytes, and is kept for its whole TTL (an hour) - worth it, unlike a short-lived replaced revision.
-_DEFLATE_LIVE_MIN = 256
-# Values replaced within the last _DEFLATE_LAG revisions stay as they are: the watchers of the write that
-# replaced them (the API server's watch cache) read them at once, and still share the same string for a while.
+# Values written within the last _DEFLATE_LAG revisions stay as they are: the watchers of the write (the
+# API server's watch cache) read them at once, and the next write of the same object reads its prev_kv.
 _DEFLATE_LAG = 4096
 _ZDICT = (
     '{"kind":"Event","apiVersion":"v1","metadata":{"name":"","namespace":"default","uid":"",'
@@ -82,8 +81,14 @@ _ZDICT = (
     '"registry.k8s.io/pause@sha256:","containerID":"containerd://","started":true}]}}').encode()
 
 
+# A compressor primed with the dictionary, copied for each value (cheaper than priming a new one). An 8 KiB
+# window and memLevel 4 keep its state small to copy; for values of a few KB the output is the same size as
+# with the defaults. Raw DEFLATE: the 32 KiB-window inflater below reads it.
+_PRIMED = zlib.compressobj(6, zlib.DEFLATED, -13, 4, zlib.Z_DEFAULT_STRATEGY, _ZDICT)
+
+
 def _deflate(text: str) -> bytes:
-    c = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, _ZDICT)
+    c = _PRIMED.copy()
     return c.compress(text.encode("utf-8", "surrogatepass")) + c.flush()
 
 
@@ -118,9 +123,9 @@ class KeyValue:
         v = self._value
         return v if type(v) is str else _inflate(v)
 
-    def _deflate(self, min_len: int = 0) -> None:
+    def _deflate(self) -> None:
         v = self._value
-        if type(v) is str and len(v) >= (min_len or _DEFLATE_MIN):
+        if type(v) is str and len(v) >= _DEFLATE_MIN:
             object.__setattr__(self, "_value", _deflate(v))
 
     def _astuple(self) -> tuple:
@@ -223,10 +228,7 @@ class MVCCStore:
         self._new_keys: list[str] = []  # keys created since _keys was last sorted (merged in lazily)
         self._log: list[WatchEvent] = []  # every change, in revision order (what watch replays)
         self._watchers: list[tuple[str, bool, Callable[[WatchEvent], None]]] = []
-        self._replaced: deque[KeyValue] = deque()  # values replaced lately, deflated _DEFLATE_LAG writes later
-        # Key prefixes whose current values are kept deflated too (deflate_live), and those values lately written.
-        self._live_prefixes: tuple[str, ...] = ()
-        self._written: deque[KeyValue] = deque()
+        self._aging: deque[KeyValue] = deque()  # values written lately, deflated _DEFLATE_LAG writes later
 
     # ---- reads -------------------------------------------------------------------------------------
     def get(self, key: str, revision: int | None = None) -> KeyValue | None:
@@ -308,28 +310,15 @@ class MVCCStore:
                 resp.responses.append(True)
                 resp.events.append(ev)
         self.revision = rev
-        replaced = self._replaced
-        live_prefixes = self._live_prefixes
+        aging = self._aging
         for ev in resp.events:
             self._log.append(ev)
             self._notify(ev)
-            if ev.prev_kv is not None:
-                replaced.append(ev.prev_kv)
-            if live_prefixes and ev.type == "PUT" and ev.kv.key.startswith(live_prefixes):
-                self._written.append(ev.kv)
-        while len(replaced) > _DEFLATE_LAG:
-            replaced.popleft()._deflate()
-        written = self._written
-        while len(written) > _DEFLATE_LAG:
-            written.popleft()._deflate(_DEFLATE_LIVE_MIN)
+            if ev.type == "PUT":
+                aging.append(ev.kv)
+        while len(aging) > _DEFLATE_LAG:
+            aging.popleft()._deflate()
         return resp
-
-    def deflate_live(self, prefix: str) -> None:
-        """Keep the current values under `prefix` deflated too (from _DEFLATE_LAG writes after each is
-        written): for keys whose values only an occasional read needs - the API server does not cache
-        Events, so nothing else holds their text (a 150,000-Pod run writes ~750,000 of them)."""
-        if prefix not in self._live_prefixes:
-            self._live_prefixes += (prefix,)
 
     def _record(self, key: str, rev: int, kv: KeyValue | None) -> None:
         hist = self._history.get(key)
