@@ -499,17 +499,18 @@ class ApiServer(Component):
             bucket.pop(key, None)
             self._dir_sorted.pop(d, None)
 
-    def _hit(self, key: str) -> tuple[int, str] | None:
-        """(mod_revision, stored text) of a key: from the watch cache, or from etcd for the resources it does
-        not hold (UNCACHED_RESOURCES)."""
+    def _kv(self, key: str) -> KeyValue | None:
+        """etcd's KeyValue of a key: from the watch cache, or from etcd for the resources it does not hold
+        (UNCACHED_RESOURCES)."""
         kv = self._cache.get(key)
-        if kv is None:
-            if not key.startswith(_UNCACHED_PREFIXES):
-                return None
-            kv = self.etcd.store.get(key)
-            if kv is None:
-                return None
-        return kv.mod_revision, kv.value
+        if kv is None and key.startswith(_UNCACHED_PREFIXES):
+            return self.etcd.store.get(key)
+        return kv
+
+    def _hit(self, key: str) -> tuple[int, str] | None:
+        """(mod_revision, stored text) of a key (see _kv)."""
+        kv = self._kv(key)
+        return None if kv is None else (kv.mod_revision, kv.value)
 
     def get(self, key: str) -> dict | None:
         hit = self._hit(key)
@@ -520,13 +521,17 @@ class ApiServer(Component):
     def get_shared(self, key: str) -> dict | None:
         """The current object as the watch cache shares it (decoded once per revision): read it, never change
         it. What an informer's lister hands out - admission plugins look objects up this way."""
-        hit = self._hit(key)
-        if hit is None:
+        kv = self._kv(key)
+        if kv is None:
             return None
+        rev = kv.mod_revision
         listed = self._listed.get(key)
-        if listed is not None and listed[0] == hit[0]:
+        if listed is not None and listed[0] == rev:
             return listed[1]   # an informer's initial list decoded it at this revision already
-        return self._decoded(key, hit[0], hit[1])
+        recent = self._recent.get(key)
+        if recent is not None and recent[0] == rev:
+            return recent[1]   # (before reading the text, which etcd may keep deflated)
+        return self._decoded(key, rev, kv.value)
 
     def keys(self, prefix: str) -> list[str]:
         if prefix.startswith(_UNCACHED_PREFIXES):
