@@ -73,16 +73,21 @@ def test_readiness_toggles_ready_and_containers_ready(cluster):
     assert cond(cluster, "web", "Ready")["status"] == "True"
     assert cond(cluster, "web", "ContainersReady")["status"] == "True"
     assert status(cluster, "web")["containerStatuses"][0]["ready"] is True
+    ready_at, init_at = cond(cluster, "web", "Ready")["lastTransitionTime"], cond(cluster, "web", "Initialized")["lastTransitionTime"]
     advance(cluster, 52)  # file removed at ~33 s; three failures (period 5 s) make it unready
     r = cond(cluster, "web", "Ready")
     assert r["status"] == "False" and r["reason"] == "ContainersNotReady"
     assert r["message"] == "containers with unready status: [web]"
+    # A condition's lastTransitionTime moves only when its status does.
+    assert r["lastTransitionTime"] > ready_at and cond(cluster, "web", "Initialized")["lastTransitionTime"] == init_at
+    unready_at = r["lastTransitionTime"]
     assert cond(cluster, "web", "ContainersReady")["status"] == "False"
     assert status(cluster, "web")["phase"] == "Running"   # not ready is not restarted
     unhealthy = [e for e in events(cluster, "web") if e["reason"] == "Unhealthy"]
     assert unhealthy[0]["message"] == "Readiness probe failed: cat: can't open '/tmp/ready': No such file or directory"
     advance(cluster, 75)
     assert cond(cluster, "web", "Ready")["status"] == "True"
+    assert cond(cluster, "web", "Ready")["lastTransitionTime"] > unready_at
     assert status(cluster, "web")["containerStatuses"][0]["restartCount"] == 0
 
 
