@@ -258,6 +258,13 @@ def _share_pod_parts(obj: dict) -> None:
             _share(c, _CONTAINER_STATUS_STRS, ("state", "lastState"))
 
 
+def _texts(ev: WatchEvent) -> tuple[str | None, str | None, int]:
+    """An etcd event's new text (None for a delete), previous text (None when created) and previous revision."""
+    prev = ev.prev_kv
+    return (ev.kv.value if ev.type == "PUT" else None,
+            prev.value if prev is not None else None, prev.mod_revision if prev is not None else 0)
+
+
 def _decode_shared(raw: str, rv: int) -> dict:
     """A decoded object that several consumers will hold (SharedObject, list_shared): read-only when the
     tests ask for it. A Pod's common parts are shared with other Pods (_share_pod_parts). (Interning every
@@ -661,9 +668,7 @@ class ApiServer(Component):
         for rev, ev, _t in (win or ()):
             if rev <= rv:
                 continue
-            prev = ev.prev_kv
-            self._dispatch_one(w, ev.kv.key, rev, ev.kv.value if ev.type == "PUT" else None,
-                               prev.value if prev is not None else None, prev.mod_revision if prev is not None else 0)
+            self._dispatch_one(w, ev.kv.key, rev, *_texts(ev))
 
     def _on_etcd_event(self, ev: WatchEvent) -> None:
         if not self.running:
@@ -672,15 +677,12 @@ class ApiServer(Component):
         key, rev = kv.key, kv.mod_revision
         resource = registry.resource_of(key)
         self._generation[resource] = self._generation.get(resource, 0) + 1
-        raw_new = kv.value if ev.type == "PUT" else None
-        prev = ev.prev_kv
-        raw_old, old_rev = (prev.value, prev.mod_revision) if prev is not None else (None, 0)
-        if resource in UNCACHED_RESOURCES:
-            pass
-        elif raw_new is not None:
-            self._cache_put(key, kv)
-        else:
-            self._cache_del(key)
+        raw_new, raw_old, old_rev = _texts(ev)
+        if resource not in UNCACHED_RESOURCES:
+            if raw_new is not None:
+                self._cache_put(key, kv)
+            else:
+                self._cache_del(key)
         # Changed: the next list_shared decodes the new state; the listed one may still serve as `old`.
         listed = self._listed.pop(key, None) if self._listed else None
         if resource == "services":
@@ -688,8 +690,8 @@ class ApiServer(Component):
         win = self._window.get(resource)
         if win is None:
             win = self._window[resource] = deque()
-        # etcd's own event, not its texts: etcd keeps it until compaction anyway and may deflate a replaced
-        # value meanwhile (a resumed watch reads it back), where a window of texts would keep every one whole.
+        # etcd's own event, not its texts: etcd keeps it until compaction anyway and may deflate its values
+        # meanwhile (a resumed watch reads them back), where a window of texts would keep every one whole.
         win.append((rev, ev, self.env.now))
         if len(win) > WINDOW_MIN:
             horizon = self.env.now - EVENT_FRESH
